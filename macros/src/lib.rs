@@ -1,0 +1,3 @@
+//! # goro-macros
+//!
+//! SKELETON: the executor issue replaces this file.
