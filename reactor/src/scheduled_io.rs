@@ -98,7 +98,7 @@ pub(crate) struct ReadyEvent {
 
 impl ReadyEvent {
     /// True when the peer closed the side this event is about.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn is_closed(&self) -> bool {
         self.ready & (READ_CLOSED | WRITE_CLOSED) != 0
     }

@@ -135,3 +135,17 @@ pub fn run_with_driver<T, F: Future<Output = T>>(main: impl FnOnce(&Handle) -> F
     driver.shutdown();
     (out, handle)
 }
+
+/// Lets the other tasks run once.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await
+}

@@ -45,7 +45,7 @@ impl TcpStream {
             // failed in a way only a read reports.
             Err(e) if e.kind() == io::ErrorKind::NotConnected => {
                 let mut b = [0u8; 1];
-                match std::io::Read::read(&mut &*stream.io.io(), &mut b) {
+                match std::io::Read::read(&mut stream.io.io(), &mut b) {
                     Err(e) => Err(e),
                     Ok(_) => Err(io::ErrorKind::NotConnected.into()),
                 }
