@@ -135,17 +135,18 @@ impl Sleep {
                 clock.remove(key);
             }
             SleepState::Unregistered => {
-                if self.deadline > Instant::now() {
-                    match clock.insert(self.deadline, cx.waker()) {
-                        (Inserted::Pending(key), unpark) => {
-                            self.state = SleepState::Registered(key);
-                            if unpark {
-                                self.handle.unpark();
-                            }
-                            return Poll::Pending;
+                // No clock read here (it costs as much as the insert): the
+                // wheel rejects deadlines it has already passed, and one
+                // that passed since the last park fires at the next one.
+                match clock.insert(self.deadline, cx.waker()) {
+                    (Inserted::Pending(key), unpark) => {
+                        self.state = SleepState::Registered(key);
+                        if unpark {
+                            self.handle.unpark();
                         }
-                        (Inserted::Fired, _) => {}
+                        return Poll::Pending;
                     }
+                    (Inserted::Fired, _) => {}
                 }
             }
         }
