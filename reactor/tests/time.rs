@@ -300,3 +300,44 @@ fn a_timer_inserted_from_another_thread_unparks_the_driver() {
 }
 
 use std::future::Future;
+
+#[test]
+fn shutdown_drops_pending_timers_and_their_wakers() {
+    struct Counted;
+    impl std::task::Wake for Counted {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    let mut driver = goro_reactor::Driver::new().unwrap();
+    let handle = driver.handle();
+    let _g = handle.enter();
+    let token = std::sync::Arc::new(Counted);
+    let mut sleeps: Vec<_> = (0..1000)
+        .map(|i| sleep(Duration::from_secs(10 + i)))
+        .collect();
+    {
+        let waker = std::task::Waker::from(token.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        for s in &mut sleeps {
+            assert!(std::pin::Pin::new(s).poll(&mut cx).is_pending());
+        }
+    }
+    assert_eq!(std::sync::Arc::strong_count(&token), 1 + 1000);
+    driver.shutdown();
+    assert_eq!(handle.pending_timers(), 0);
+    assert_eq!(
+        std::sync::Arc::strong_count(&token),
+        1,
+        "shutdown must release every stored waker"
+    );
+    // Dropping the sleeps afterwards is harmless; polling one panics with
+    // a message that names the cause.
+    let mut one = sleeps.pop().unwrap();
+    drop(sleeps);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        let _ = std::pin::Pin::new(&mut one).poll(&mut cx);
+    }));
+    let msg = *r.unwrap_err().downcast::<String>().unwrap();
+    assert!(msg.contains("has shut down"), "{msg}");
+}
