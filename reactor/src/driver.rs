@@ -80,7 +80,7 @@ impl Driver {
     /// timer (`None`: until an event, a timer or [`Handle::unpark`];
     /// `Some(ZERO)`: never blocks).
     pub fn park(&mut self, timeout: Option<Duration>) {
-        let inner = self.handle.inner.clone();
+        let inner = &*self.handle.inner;
         let clock = &inner.clock;
 
         // Fire what is already due and decide how long to sleep; publish
@@ -131,11 +131,16 @@ impl Driver {
                 }
             }
         }
+        // A non-blocking park already advanced the wheel to (almost) now;
+        // after a real sleep, fire what came due while we slept.
+        let slept = poll_timeout != Some(Duration::ZERO);
         {
             let mut st = clock.state.lock().unwrap();
             st.sleeping_until = 0;
-            st.wheel
-                .advance(clock.now_tick(Instant::now()), &mut self.to_wake);
+            if slept {
+                st.wheel
+                    .advance(clock.now_tick(Instant::now()), &mut self.to_wake);
+            }
         }
         self.to_wake.drain(..).for_each(Waker::wake);
     }
