@@ -103,3 +103,25 @@ mod scheduled_io;
 pub mod time;
 
 pub use driver::{BlockingSpawner, Driver, EnterGuard, Handle};
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<crate::Handle>();
+        send_sync::<crate::Driver>();
+        send_sync::<crate::time::Sleep>();
+        send_sync::<crate::time::Interval>();
+        send_sync::<crate::net::TcpStream>();
+        send_sync::<crate::net::TcpListener>();
+        send_sync::<crate::net::UdpSocket>();
+        send_sync::<crate::net::UnixStream>();
+        send_sync::<crate::net::UnixListener>();
+        send_sync::<crate::net::UnixDatagram>();
+        send_sync::<crate::net::tcp::OwnedReadHalf>();
+        send_sync::<crate::net::tcp::OwnedWriteHalf>();
+        send_sync::<crate::net::unix::OwnedWriteHalf>();
+    }
+}

@@ -98,7 +98,7 @@ impl Clock {
         }
     }
 
-    /// Polls a registered timer: true once it fired.
+    /// Polls a registered timer: true once it fired (the key is then spent).
     pub(crate) fn poll(&self, key: Key, waker: &Waker) -> bool {
         let mut st = self.state.lock().unwrap();
         match st.wheel.poll(key, waker) {

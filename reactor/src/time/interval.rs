@@ -87,12 +87,15 @@ impl Interval {
             Poll::Ready(s) => s,
             Poll::Pending => return Poll::Pending,
         };
-        if self.sleep.poll_elapsed(cx).is_pending() {
+        // A tick already due (catching up after a late tick) completes
+        // without waiting for the wheel to notice it at its next park.
+        let now = Instant::now();
+        let due = self.sleep.deadline();
+        if due > now && self.sleep.poll_elapsed(cx).is_pending() {
             return Poll::Pending;
         }
         spent.made_progress();
-        let due = self.sleep.deadline();
-        let next = self.missed.next(due, Instant::now(), self.period);
+        let next = self.missed.next(due, now, self.period);
         self.sleep.reset(next);
         Poll::Ready(due)
     }

@@ -132,7 +132,6 @@ impl Sleep {
                 if !clock.poll(key, cx.waker()) {
                     return Poll::Pending;
                 }
-                clock.remove(key);
             }
             SleepState::Unregistered => {
                 // No clock read here (it costs as much as the insert): the

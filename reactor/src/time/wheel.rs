@@ -132,14 +132,18 @@ impl Wheel {
         Some(Key { index, generation })
     }
 
-    /// Polls an entry: `Fired` once its deadline passed, else stores
-    /// `waker` (if it differs) and returns `Pending`.
+    /// Polls an entry: `Fired` once its deadline passed (the entry is then
+    /// freed: the key is spent), else stores `waker` (if it differs) and
+    /// returns `Pending`.
     pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> EntryPoll {
         let Some(e) = self.entry_mut(key) else {
             return EntryPoll::Gone;
         };
         match e.state {
-            State::Fired => EntryPoll::Fired,
+            State::Fired => {
+                self.remove(key);
+                EntryPoll::Fired
+            }
             State::Pending { .. } => {
                 if !e.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
                     e.waker = Some(waker.clone());
@@ -365,10 +369,16 @@ mod tests {
         let c = wheel.insert(10, noop()).unwrap();
         wheel.remove(b);
         assert_eq!(wheel.poll(b, &noop()), EntryPoll::Gone);
+        assert_eq!(wheel.pending(), 2);
         let mut out = Vec::new();
         wheel.advance(10, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(wheel.poll(a, &noop()), EntryPoll::Fired);
+        assert_eq!(
+            wheel.poll(a, &noop()),
+            EntryPoll::Gone,
+            "a fired key is spent"
+        );
         assert_eq!(wheel.poll(c, &noop()), EntryPoll::Fired);
         // A freed slot is reused under a new generation.
         let d = wheel.insert(20, noop()).unwrap();
