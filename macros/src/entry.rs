@@ -67,11 +67,19 @@ fn generate(kind: Kind, config: &Config, function: ItemFn) -> TokenStream {
     // reported at the tail, in the user's code, against the type the user
     // wrote. `impl Trait` and `!` cannot be written in a `let`, so those
     // bodies run unannotated.
+    //
+    // The value leaves through a `return` statement rather than a tail
+    // expression: when the body diverges (`loop {}`, `process::exit`) the
+    // line after it is unreachable, and only a statement can carry the
+    // `allow` that keeps that warning, which is about our glue, from the
+    // user. The user's block is outside the `allow`, so its own unreachable
+    // code is still reported.
     let future = match annotation(&sig.output) {
         Some(ty) => quote! {
             async move {
                 let #output: #ty = #block;
-                #output
+                #[allow(unreachable_code, clippy::needless_return)]
+                return #output;
             }
         },
         None => quote! { async move #block },

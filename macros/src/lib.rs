@@ -39,7 +39,8 @@
 //!             serve().await?;
 //!             Ok(())
 //!         };
-//!         output
+//!         #[allow(unreachable_code, clippy::needless_return)]
+//!         return output;
 //!     };
 //!     #[allow(clippy::expect_used)]
 //!     let runtime = ::goro::runtime::Builder::new_multi_thread()
@@ -66,7 +67,9 @@
 //!   annotations needed") and reports a wrong tail value at the macro rather
 //!   than at the tail. The `let output: T = { ... }` line settles both. It is
 //!   left out when the return type cannot be written in a `let` (`impl Trait`,
-//!   `!`).
+//!   `!`). The value leaves by a `return` statement, which, unlike a tail
+//!   expression, can carry the `allow(unreachable_code)` that a body ending
+//!   in `loop {}` or `process::exit` would otherwise trigger on our line.
 //! - **The value goes back out.** Whatever the body evaluates to is what the
 //!   function returns, so `main` may return `Result<(), E>` (or any other
 //!   `Termination` type) and a test may too.
