@@ -121,7 +121,9 @@ fn tcp_echo(c: &mut Criterion) {
     let goro_rt = goro_runtime();
     let tokio_rt = tokio_runtime();
     g.bench_function("goro", |b| b.iter(|| goro_rt.block_on(goro_echo_round())));
-    g.bench_function("tokio", |b| b.iter(|| tokio_rt.block_on(tokio_echo_round())));
+    g.bench_function("tokio", |b| {
+        b.iter(|| tokio_rt.block_on(tokio_echo_round()))
+    });
     g.finish();
 }
 

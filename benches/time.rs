@@ -35,8 +35,9 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
 }
 
 async fn tokio_held() {
-    let mut v: Vec<Pin<Box<tokio::time::Sleep>>> =
-        (0..N).map(|i| Box::pin(tokio::time::sleep(delay(i)))).collect();
+    let mut v: Vec<Pin<Box<tokio::time::Sleep>>> = (0..N)
+        .map(|i| Box::pin(tokio::time::sleep(delay(i))))
+        .collect();
     poll_fn(|cx| {
         for s in &mut v {
             assert!(s.as_mut().poll(cx).is_pending());

@@ -28,7 +28,11 @@ fn ten_ms_sleep_accuracy_on_an_idle_runtime() {
     });
     v.sort();
     let median = v[v.len() / 2];
-    eprintln!("10 ms sleep on goro runtime: min {:?} median {median:?} max {:?}", v[0], v[v.len() - 1]);
+    eprintln!(
+        "10 ms sleep on goro runtime: min {:?} median {median:?} max {:?}",
+        v[0],
+        v[v.len() - 1]
+    );
     assert!(v[0] >= Duration::from_millis(10));
     assert!(median <= Duration::from_millis(25), "median {median:?}");
 }
