@@ -315,12 +315,17 @@ fn host_names_resolve_through_the_blocking_pool() {
         let listener = TcpListener::bind("localhost:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         goro::spawn(echo_server(listener));
-        let mut s = TcpStream::connect(format!("localhost:{port}")).await.unwrap();
+        let mut s = TcpStream::connect(format!("localhost:{port}"))
+            .await
+            .unwrap();
         s.write_all(b"dns").await.unwrap();
         let mut b = [0u8; 3];
         s.read_exact(&mut b).await.unwrap();
         assert_eq!(&b, b"dns");
-        let addrs: Vec<_> = goro::net::lookup_host(("localhost", port)).await.unwrap().collect();
+        let addrs: Vec<_> = goro::net::lookup_host(("localhost", port))
+            .await
+            .unwrap()
+            .collect();
         assert!(addrs.iter().any(|a| a.ip().is_loopback()));
         assert!(TcpStream::connect("no-such-host.invalid:1").await.is_err());
     });
