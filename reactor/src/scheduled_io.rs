@@ -368,4 +368,30 @@ mod loom_tests {
             assert!(got || advertised || woken, "an edge was lost");
         });
     }
+
+    /// A task registering interest races the runtime's shutdown: it must
+    /// either see the shutdown on its poll or have its waker fired.
+    #[test]
+    fn loom_shutdown_never_strands_a_waiter() {
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+            let closer = {
+                let io = io.clone();
+                thread::spawn(move || {
+                    let mut out = Vec::new();
+                    io.shutdown(&mut out);
+                    out.into_iter().for_each(Waker::wake);
+                })
+            };
+            let waker = Waker::from(flag.clone());
+            let mut cx = Context::from_waker(&waker);
+            let saw = match io.poll_ready(&mut cx, Direction::Write) {
+                Poll::Ready(ev) => ev.shutdown,
+                Poll::Pending => false,
+            };
+            closer.join().unwrap();
+            assert!(saw || flag.0.load(Ordering::SeqCst), "waiter stranded");
+        });
+    }
 }
