@@ -51,6 +51,9 @@
 //! syscall says `WouldBlock`. That clear races with new edges; the tick in
 //! the readiness word settles the race — see "The clear race" in
 //! `scheduled_io.rs`, which the loom model in the same file checks.
+//! A stream read or write that moves fewer bytes than asked for has
+//! drained the socket, so it clears the readiness at once (same tick
+//! check), saving the syscall that would only say `WouldBlock`.
 //! Tokens carry a generation so a stale event never wakes the wrong task
 //! (`registration.rs`, "Tokens").
 //!
