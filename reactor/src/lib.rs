@@ -16,7 +16,8 @@
 //!   registry, the registration slab, the timer wheel and the `mio::Waker`.
 //!   Sockets and timers keep one; any thread may use it.
 //! * **Registration**: one socket's slot in the slab: readiness bits plus a
-//!   reader and a writer waker (`scheduled_io.rs`, `registration.rs`).
+//!   list of reader wakers and one of writer wakers (`scheduled_io.rs`,
+//!   `registration.rs`).
 //! * **Tick**: a millisecond of timer time (`time/wheel.rs`), or, in a
 //!   readiness word, a count of delivered events (`scheduled_io.rs`).
 //!
