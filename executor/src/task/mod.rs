@@ -174,5 +174,7 @@ pub async fn yield_now() {
 
 #[cfg(all(test, loom))]
 mod loom_state;
+#[cfg(test)]
+mod test_sched;
 #[cfg(all(test, not(loom)))]
-pub(crate) mod tests;
+mod tests;
