@@ -146,7 +146,7 @@ fn nested_block_on_panics() {
     let inner = Builder::new_current_thread().build().unwrap();
     let res = rt.block_on(async {
         let h = goro_executor::spawn(async move {
-            let _ = inner.block_on(async {});
+            inner.block_on(async {});
         });
         h.await
     });
