@@ -2,6 +2,9 @@
 //! tuning (`cargo bench -p goro-executor --bench quick [-- name]`). The
 //! official criterion benches live in the root package.
 
+// The bench bodies spell out `+ Send` in their signatures on purpose.
+#![allow(clippy::manual_async_fn)]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
