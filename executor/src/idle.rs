@@ -132,7 +132,7 @@ impl Idle {
         all
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn counts(&self) -> (usize, usize) {
         let s = self.state.load(SeqCst);
         (searching(s), unparked(s))

@@ -8,7 +8,10 @@ fn env_overrides_default_worker_count_but_not_explicit() {
     std::env::set_var("GORO_WORKER_THREADS", "3");
     let rt = Builder::new_multi_thread().build().unwrap();
     assert_eq!(rt.handle().num_workers(), 3);
-    let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     assert_eq!(rt.handle().num_workers(), 2);
 
     std::env::set_var("GORO_WORKER_THREADS", "lots");

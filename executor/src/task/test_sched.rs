@@ -54,6 +54,7 @@ impl TestSched {
         n
     }
 
+    #[cfg(not(loom))]
     pub(crate) fn queued(&self) -> usize {
         self.queue.lock().unwrap().len()
     }
