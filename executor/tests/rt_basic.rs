@@ -279,3 +279,33 @@ fn default_block_on() {
         2
     );
 }
+
+/// A task parked in runnext behind a poll that blocks its thread is stolen
+/// by a searching worker (tokio's LIFO slot cannot be stolen).
+#[test]
+fn runnext_task_is_stolen_when_its_worker_is_stuck() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let stuck = rt.spawn(async move {
+        // B lands in this worker's runnext...
+        drop(goro_executor::spawn(async move {
+            done_tx.send(()).unwrap();
+        }));
+        ready_tx.send(()).unwrap();
+        // ...and this poll blocks the thread until B has run elsewhere.
+        done_rx.recv_timeout(Duration::from_secs(30)).is_ok()
+    });
+    ready_rx.recv().unwrap();
+    // Wake the other worker: it runs this, then searches and finds B.
+    drop(rt.spawn(async {}));
+    assert!(
+        rt.block_on(async { stuck.await.unwrap() }),
+        "the runnext task was never stolen"
+    );
+}

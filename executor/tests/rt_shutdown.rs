@@ -142,3 +142,33 @@ fn wakers_outliving_the_runtime_are_harmless() {
     w.wake_by_ref();
     w.wake();
 }
+
+#[test]
+fn runtime_dropped_inside_its_own_task_and_blocking_thread() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let other = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    // Move `rt` into one of its own tasks and drop it there.
+    let rt = Arc::new(std::sync::Mutex::new(Some(rt)));
+    let rt2 = rt.clone();
+    let handle = rt.lock().unwrap().as_ref().unwrap().handle().clone();
+    drop(handle.spawn(async move {
+        drop(rt2.lock().unwrap().take());
+        tx.send(()).unwrap();
+    }));
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+
+    let (tx, rx) = mpsc::channel();
+    let h = other.handle().clone();
+    drop(h.spawn_blocking(move || {
+        drop(other);
+        tx.send(()).unwrap();
+    }));
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+}
