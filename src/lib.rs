@@ -1,5 +1,15 @@
 //! # goro
 //!
-//! The facade: everything here is re-exported from the workspace crates.
+//! Go's scheduler, in Rust, on stackless futures. This crate is the facade:
+//! everything here is re-exported from the workspace crates, each of which
+//! opens with its own design essay.
+//!
+//! | path | crate | what |
+//! |---|---|---|
+//! | [`spawn`], [`block_on`], [`task`], [`runtime`] | `goro-executor` | tasks (G), processors (P), worker threads (M) |
+//! | [`main`], [`test`] | `goro-macros` | `#[goro::main]`, `#[goro::test]` |
+//! | [`coop`] | `goro-coop` | the cooperative-scheduling budget |
 
 pub use goro_coop as coop;
+pub use goro_executor::{block_on, runtime, spawn, task};
+pub use goro_macros::{main, test};
