@@ -164,7 +164,10 @@ impl<T> Ring<T> {
 }
 
 /// The owner's end: only the thread that holds the P pushes and pops. It is
-/// `Send` so that a P can be handed from one thread to another.
+/// `Send` so that a P can be handed from one thread to another; whatever
+/// hands it over (a mutex, a channel, a thread spawn) orders the old owner's
+/// writes before the new owner's reads, which is what keeps the owner's
+/// `Relaxed` loads of its own `tail` exact on the new thread.
 ///
 /// Dropping it drops every task still in the ring.
 pub(crate) struct Local<T> {
