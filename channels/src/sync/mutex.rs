@@ -1,0 +1,386 @@
+//! An async mutex with fair FIFO hand-off.
+//!
+//! # Hand-off
+//!
+//! Go's `sync.Mutex` lets a newly arriving goroutine barge ahead of woken
+//! waiters ("normal mode") until a waiter has waited 1 ms, then switches to
+//! "starvation mode", where the unlocker hands ownership straight to the
+//! first waiter. This mutex is always in starvation mode: `unlock` never
+//! clears `locked` while someone waits; it marks the oldest waiter as the
+//! owner and wakes it. Latency under contention is one wake-up, and no
+//! waiter can be overtaken.
+//!
+//! # Invariants (all under `Mutex::state`'s lock)
+//!
+//! * `!locked` implies `waiters` is empty: an unlock with a waiter keeps
+//!   `locked` set and passes it on, so arrivals see `locked` and queue up.
+//! * A woken waiter owns the mutex from the moment it is woken. If its
+//!   future is dropped before collecting the guard, the drop unlocks again
+//!   (handing the mutex to the next waiter): see `cancel`.
+
+use std::fmt;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll, Waker};
+
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::Mutex as StateLock;
+
+use super::waiters::{lock, Key, Removed, WaitList};
+
+/// An async mutual-exclusion lock with FIFO hand-off.
+///
+/// Unlike `std::sync::Mutex`, its guard may be held across `.await` and
+/// sent to another thread. Lock acquisitions are granted strictly in the
+/// order they first waited: the unlocking side hands the lock to the oldest
+/// waiter (Go's starvation mode, always on).
+pub struct Mutex<T> {
+    state: StateLock<State>,
+    data: UnsafeCell<T>,
+}
+
+struct State {
+    /// Someone owns the lock (a guard, or a woken waiter yet to collect it).
+    locked: bool,
+    waiters: WaitList<()>,
+}
+
+// SAFETY: the mutex moves `T` between threads (whoever holds the guard gets
+// `&mut T`), so both require `T: Send`; it never hands out `&T` to two
+// threads at once, so `T: Sync` is not needed.
+unsafe impl<T: Send> Send for Mutex<T> {}
+// SAFETY: as above: access to `data` is serialised by `State::locked`.
+unsafe impl<T: Send> Sync for Mutex<T> {}
+
+/// Returned by [`Mutex::try_lock`] when the lock is held or has waiters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryLockError(());
+
+impl fmt::Display for TryLockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the mutex is locked")
+    }
+}
+
+impl std::error::Error for TryLockError {}
+
+impl<T> Mutex<T> {
+    /// Creates an unlocked mutex holding `value`.
+    pub fn new(value: T) -> Self {
+        Mutex {
+            state: StateLock::new(State {
+                locked: false,
+                waiters: WaitList::new(),
+            }),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// Waits for the lock. Cancel-safe: dropping the future gives up its
+    /// place in the queue, and if the lock had already been handed to it the
+    /// lock passes on to the next waiter.
+    pub fn lock(&self) -> Lock<'_, T> {
+        Lock {
+            mutex: self,
+            key: None,
+        }
+    }
+
+    /// Like [`Mutex::lock`], for an `Arc<Mutex>`: the guard keeps the mutex
+    /// alive and has no lifetime, so it can move into a spawned task.
+    pub fn lock_owned(self: Arc<Self>) -> LockOwned<T> {
+        LockOwned {
+            mutex: self,
+            key: None,
+        }
+    }
+
+    /// Blocks the current thread until the lock is acquired. For plain
+    /// threads only: inside async code it would block the executor.
+    #[cfg(not(loom))]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        super::block_on(self.lock())
+    }
+
+    /// Takes the lock if it is free and nobody is queued for it.
+    pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
+        let mut state = lock(&self.state);
+        if state.locked {
+            return Err(TryLockError(()));
+        }
+        state.locked = true;
+        Ok(MutexGuard { mutex: self })
+    }
+
+    /// [`Mutex::try_lock`] for an `Arc<Mutex>`.
+    pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
+        let mut state = lock(&self.state);
+        if state.locked {
+            return Err(TryLockError(()));
+        }
+        state.locked = true;
+        drop(state);
+        Ok(OwnedMutexGuard { mutex: self })
+    }
+
+    /// Direct access through `&mut self`: no locking needed.
+    pub fn get_mut(&mut self) -> &mut T {
+        // SAFETY: `&mut self` proves no guard exists (guards borrow or own
+        // an `Arc` of the mutex, and an `Arc` never yields `&mut`).
+        self.data.with_mut(|p| unsafe { &mut *p })
+    }
+
+    /// Consumes the mutex and returns its value.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+
+    /// One poll of an acquisition (shared by [`Lock`] and [`LockOwned`]).
+    fn poll_acquire(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
+        let spent = ready!(goro_coop::poll_proceed(cx));
+        let mut state = lock(&self.state);
+        let acquired = match key.take() {
+            None if !state.locked => {
+                state.locked = true;
+                true
+            }
+            None => {
+                *key = Some(state.waiters.push_back((), cx.waker().clone()));
+                false
+            }
+            Some(k) => match state.waiters.poll_key(k, cx.waker()) {
+                Ok(()) => true,
+                Err(k) => {
+                    *key = Some(k);
+                    false
+                }
+            },
+        };
+        drop(state);
+        if acquired {
+            spent.made_progress();
+            Poll::Ready(())
+        } else {
+            // Dropping `spent` refunds the unit: nothing was acquired.
+            Poll::Pending
+        }
+    }
+
+    /// A waiting future went away. If it had been handed the lock, pass it
+    /// on, so that its cancellation never strands the next waiter.
+    fn cancel(&self, key: Key) {
+        let mut state = lock(&self.state);
+        let waker = match state.waiters.remove(key) {
+            Removed::Queued(()) => None,
+            Removed::Woken(()) => state.unlock(),
+        };
+        drop(state);
+        wake(waker);
+    }
+
+    fn unlock(&self) {
+        let waker = lock(&self.state).unlock();
+        wake(waker);
+    }
+}
+
+impl State {
+    /// Releases the lock: to the oldest waiter if there is one (`locked`
+    /// stays set; the returned waker must be woken once the lock on `State`
+    /// is released), otherwise by clearing `locked`.
+    fn unlock(&mut self) -> Option<Waker> {
+        debug_assert!(self.locked, "unlocking an unlocked goro Mutex");
+        let waker = self.waiters.wake_front();
+        if waker.is_none() {
+            self.locked = false;
+        }
+        waker
+    }
+}
+
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    fn from(value: T) -> Self {
+        Mutex::new(value)
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        match self.try_lock() {
+            Ok(guard) => d.field("data", &&*guard),
+            Err(_) => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+/// The future returned by [`Mutex::lock`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Lock<'a, T> {
+    mutex: &'a Mutex<T>,
+    /// Our place in the queue, once we had to wait.
+    key: Option<Key>,
+}
+
+impl<'a, T> Future for Lock<'a, T> {
+    type Output = MutexGuard<'a, T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        ready!(this.mutex.poll_acquire(&mut this.key, cx));
+        Poll::Ready(MutexGuard { mutex: this.mutex })
+    }
+}
+
+impl<T> Drop for Lock<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.mutex.cancel(key);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Lock<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lock").field("queued", &self.key.is_some()).finish()
+    }
+}
+
+/// The future returned by [`Mutex::lock_owned`].
+#[must_use = "futures do nothing unless polled"]
+pub struct LockOwned<T> {
+    mutex: Arc<Mutex<T>>,
+    key: Option<Key>,
+}
+
+impl<T> Future for LockOwned<T> {
+    type Output = OwnedMutexGuard<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        ready!(this.mutex.poll_acquire(&mut this.key, cx));
+        Poll::Ready(OwnedMutexGuard {
+            mutex: this.mutex.clone(),
+        })
+    }
+}
+
+impl<T> Drop for LockOwned<T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.mutex.cancel(key);
+        }
+    }
+}
+
+impl<T> fmt::Debug for LockOwned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockOwned")
+            .field("queued", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// Exclusive access to a [`Mutex`]'s value; unlocks (handing the lock to the
+/// oldest waiter) when dropped.
+#[must_use = "the mutex unlocks as soon as the guard is dropped"]
+pub struct MutexGuard<'a, T> {
+    mutex: &'a Mutex<T>,
+}
+
+// SAFETY: sharing `&MutexGuard` between threads shares `&T`, so it needs
+// `T: Sync` (the derived impl would only ask for `T: Send`).
+unsafe impl<T: Send + Sync> Sync for MutexGuard<'_, T> {}
+
+impl<T> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard is the lock's only owner (`State::locked`), so
+        // no `&mut T` exists elsewhere for the guard's lifetime.
+        self.mutex.data.with(|p| unsafe { &*p })
+    }
+}
+
+impl<T> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`, and `&mut self` makes this borrow unique.
+        self.mutex.data.with_mut(|p| unsafe { &mut *p })
+    }
+}
+
+impl<T> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.mutex.unlock();
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+/// A [`MutexGuard`] that owns an `Arc` of its mutex (from
+/// [`Mutex::lock_owned`]), so it is `'static` when `T` is.
+#[must_use = "the mutex unlocks as soon as the guard is dropped"]
+pub struct OwnedMutexGuard<T> {
+    mutex: Arc<Mutex<T>>,
+}
+
+// SAFETY: as for `MutexGuard`: `&OwnedMutexGuard` on two threads shares `&T`.
+unsafe impl<T: Send + Sync> Sync for OwnedMutexGuard<T> {}
+
+impl<T> OwnedMutexGuard<T> {
+    /// The mutex this guard locks.
+    pub fn mutex(&self) -> &Arc<Mutex<T>> {
+        &self.mutex
+    }
+}
+
+impl<T> Deref for OwnedMutexGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard owns the lock; see `MutexGuard::deref`.
+        self.mutex.data.with(|p| unsafe { &*p })
+    }
+}
+
+impl<T> DerefMut for OwnedMutexGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: this guard owns the lock and `&mut self` is unique.
+        self.mutex.data.with_mut(|p| unsafe { &mut *p })
+    }
+}
+
+impl<T> Drop for OwnedMutexGuard<T> {
+    fn drop(&mut self) {
+        self.mutex.unlock();
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
