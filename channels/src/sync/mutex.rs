@@ -257,7 +257,9 @@ impl<T> Drop for Lock<'_, T> {
 
 impl<T> fmt::Debug for Lock<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lock").field("queued", &self.key.is_some()).finish()
+        f.debug_struct("Lock")
+            .field("queued", &self.key.is_some())
+            .finish()
     }
 }
 

@@ -167,7 +167,9 @@ impl<T> OnceCell<T> {
                 Ok(unsafe { self.get_unchecked() })
             }
             // Closed: someone initialised the cell while we waited.
-            Err(_) => Ok(self.get().expect("init semaphore closed before value published")),
+            Err(_) => Ok(self
+                .get()
+                .expect("init semaphore closed before value published")),
         }
     }
 
@@ -182,8 +184,8 @@ impl<T> OnceCell<T> {
             return None;
         }
         self.initialized.store(false, Ordering::Relaxed); // `&mut self`: no other thread.
-        // SAFETY: it was initialised, and clearing the flag first means the
-        // value is read out exactly once.
+                                                          // SAFETY: it was initialised, and clearing the flag first means the
+                                                          // value is read out exactly once.
         let value = self.value.with_mut(|p| unsafe { (*p).assume_init_read() });
         self.init = Semaphore::new(1);
         Some(value)

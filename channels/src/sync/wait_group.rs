@@ -64,7 +64,9 @@ impl WaitGroup {
             let count = state.count;
             drop(state);
             if delta < 0 {
-                panic!("goro::sync::WaitGroup: negative counter (add({delta}) with counter {count})");
+                panic!(
+                    "goro::sync::WaitGroup: negative counter (add({delta}) with counter {count})"
+                );
             }
             panic!("goro::sync::WaitGroup: counter overflow (add({delta}) with counter {count})");
         };

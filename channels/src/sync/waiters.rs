@@ -314,9 +314,7 @@ impl Drop for WakeList {
 /// Locks a primitive's state, ignoring poisoning: no user code runs while
 /// the lock is held (see "Locking" above), so a panic under it can only be
 /// one of our own misuse panics, raised before any field was changed.
-pub(crate) fn lock<T>(
-    mutex: &crate::loom::sync::Mutex<T>,
-) -> crate::loom::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &crate::loom::sync::Mutex<T>) -> crate::loom::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -344,7 +342,9 @@ mod tests {
     #[test]
     fn fifo_order() {
         let mut list = WaitList::new();
-        let keys: Vec<Key> = (0..5).map(|i| list.push_back(i, Waker::noop().clone())).collect();
+        let keys: Vec<Key> = (0..5)
+            .map(|i| list.push_back(i, Waker::noop().clone()))
+            .collect();
         assert_eq!(list.len(), 5);
         for (i, key) in keys.into_iter().enumerate() {
             assert_eq!(list.front(), Some(&i));
@@ -410,7 +410,9 @@ mod tests {
     #[test]
     fn wake_all_grants_each() {
         let mut list = WaitList::new();
-        let keys: Vec<Key> = (0..3).map(|_| list.push_back(0, Waker::noop().clone())).collect();
+        let keys: Vec<Key> = (0..3)
+            .map(|_| list.push_back(0, Waker::noop().clone()))
+            .collect();
         let mut wakers = WakeList::new();
         let mut n = 0;
         list.wake_all(&mut wakers, |d| {
