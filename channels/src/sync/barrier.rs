@@ -168,3 +168,66 @@ impl fmt::Debug for BarrierWait<'_> {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::Task;
+
+    #[test]
+    fn last_arrival_leads_and_releases_the_rest() {
+        let b = Barrier::new(3);
+        let mut x = Task::new(b.wait());
+        let mut y = Task::new(b.wait());
+        x.pending();
+        y.pending();
+        assert!(Task::new(b.wait()).ready().is_leader());
+        assert!(x.woken() && y.woken());
+        assert!(!x.ready().is_leader());
+        assert!(!y.ready().is_leader());
+        assert_eq!(b.generation(), 1);
+    }
+
+    #[test]
+    fn generations_are_independent() {
+        let b = Barrier::new(2);
+        for generation in 1..=3 {
+            let mut first = Task::new(b.wait());
+            first.pending();
+            assert!(Task::new(b.wait()).ready().is_leader());
+            assert!(!first.ready().is_leader());
+            assert_eq!(b.generation(), generation);
+        }
+    }
+
+    #[test]
+    fn cancelled_arrival_is_taken_back() {
+        let b = Barrier::new(2);
+        let mut gone = Task::new(b.wait());
+        gone.pending();
+        drop(gone);
+        let mut x = Task::new(b.wait());
+        x.pending();
+        assert!(Task::new(b.wait()).ready().is_leader());
+        x.ready();
+    }
+
+    #[test]
+    fn cancelled_after_release_changes_nothing() {
+        let b = Barrier::new(2);
+        let mut x = Task::new(b.wait());
+        x.pending();
+        assert!(Task::new(b.wait()).ready().is_leader());
+        drop(x);
+        let mut y = Task::new(b.wait());
+        y.pending();
+        assert!(Task::new(b.wait()).ready().is_leader());
+        y.ready();
+    }
+
+    #[test]
+    fn zero_behaves_like_one() {
+        let b = Barrier::new(0);
+        assert!(Task::new(b.wait()).ready().is_leader());
+    }
+}

@@ -386,3 +386,129 @@ impl<T: fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
         fmt::Debug::fmt(&**self, f)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::Task;
+
+    #[test]
+    fn try_lock_and_unlock() {
+        let m = Mutex::new(1);
+        let mut g = m.try_lock().unwrap();
+        *g += 1;
+        assert!(m.try_lock().is_err());
+        drop(g);
+        assert_eq!(*m.try_lock().unwrap(), 2);
+        assert_eq!(m.into_inner(), 2);
+    }
+
+    #[test]
+    fn fifo_hand_off_without_barging() {
+        let m = Mutex::new(Vec::new());
+        let g = m.try_lock().unwrap();
+        let mut a = Task::new(async { m.lock().await.push('a') });
+        let mut b = Task::new(async { m.lock().await.push('b') });
+        a.pending();
+        b.pending();
+        drop(g);
+        assert!(a.woken() && !b.woken(), "only the oldest waiter is woken");
+        // The lock now belongs to `a`: a newcomer may not barge in.
+        assert!(m.try_lock().is_err());
+        let mut c = Task::new(async { m.lock().await.push('c') });
+        c.pending();
+        a.ready();
+        assert!(b.woken() && !c.woken());
+        b.ready();
+        c.ready();
+        assert_eq!(*m.try_lock().unwrap(), ['a', 'b', 'c']);
+    }
+
+    #[test]
+    fn cancelled_queued_waiter_gives_up_its_place() {
+        let m = Mutex::new(());
+        let g = m.try_lock().unwrap();
+        let mut a = Task::new(m.lock());
+        let mut b = Task::new(m.lock());
+        a.pending();
+        b.pending();
+        drop(a);
+        drop(g);
+        assert!(b.woken());
+        let _gb = b.ready();
+    }
+
+    #[test]
+    fn cancelled_granted_waiter_passes_the_lock_on() {
+        let m = Mutex::new(0);
+        let g = m.try_lock().unwrap();
+        let mut a = Task::new(m.lock());
+        let mut b = Task::new(m.lock());
+        a.pending();
+        b.pending();
+        drop(g); // hands the lock to `a`
+        assert!(a.woken() && !b.woken());
+        drop(a); // ...which never collects it
+        assert!(b.woken(), "the grant must pass to the next waiter");
+        let mut gb = b.ready();
+        *gb += 1;
+        drop(gb);
+        assert_eq!(*m.try_lock().unwrap(), 1);
+    }
+
+    #[test]
+    fn cancelled_last_waiter_frees_the_lock() {
+        let m = Mutex::new(());
+        let g = m.try_lock().unwrap();
+        let mut a = Task::new(m.lock());
+        a.pending();
+        drop(g);
+        drop(a);
+        assert!(m.try_lock().is_ok());
+    }
+
+    #[test]
+    fn owned_guard_outlives_borrow() {
+        let m = Arc::new(Mutex::new(5));
+        let mut t = Task::new(m.clone().lock_owned());
+        let mut g = t.ready();
+        *g = 6;
+        assert!(m.clone().try_lock_owned().is_err());
+        drop(g);
+        assert_eq!(*m.try_lock().unwrap(), 6);
+    }
+
+    #[test]
+    fn get_mut_needs_no_lock() {
+        let mut m = Mutex::new(String::from("a"));
+        m.get_mut().push('b');
+        assert_eq!(format!("{m:?}"), r#"Mutex { data: "ab" }"#);
+        let _g = m.try_lock().unwrap();
+        assert_eq!(format!("{m:?}"), "Mutex { data: <locked> }");
+    }
+
+    #[test]
+    fn spends_coop_budget_only_on_success() {
+        let m = Mutex::new(());
+        goro_coop::with_budget(|| {
+            let before = goro_coop::remaining().unwrap();
+            let g = Task::new(m.lock()).ready();
+            assert_eq!(goro_coop::remaining().unwrap(), before - 1);
+            let mut t = Task::new(m.lock());
+            t.pending();
+            assert_eq!(
+                goro_coop::remaining().unwrap(),
+                before - 1,
+                "Pending is free"
+            );
+            drop(t);
+            drop(g);
+            while goro_coop::has_budget_remaining() {
+                drop(Task::new(m.lock()).ready());
+            }
+            let mut t = Task::new(m.lock());
+            t.pending();
+            assert!(t.woken(), "an exhausted budget yields and reschedules");
+        });
+    }
+}

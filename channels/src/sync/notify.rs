@@ -209,3 +209,82 @@ impl fmt::Debug for Notified<'_> {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::Task;
+
+    #[test]
+    fn notify_one_without_waiter_stores_one_permit() {
+        let n = Notify::new();
+        n.notify_one();
+        n.notify_one();
+        Task::new(n.notified()).ready();
+        Task::new(n.notified()).pending();
+    }
+
+    #[test]
+    fn notify_one_wakes_in_fifo_order() {
+        let n = Notify::new();
+        let mut a = Task::new(n.notified());
+        let mut b = Task::new(n.notified());
+        a.pending();
+        b.pending();
+        n.notify_one();
+        assert!(a.woken() && !b.woken());
+        a.ready();
+        b.pending();
+        n.notify_one();
+        b.ready();
+    }
+
+    #[test]
+    fn notify_waiters_reaches_unpolled_futures_but_stores_nothing() {
+        let n = Notify::new();
+        let mut polled = Task::new(n.notified());
+        polled.pending();
+        let mut unpolled = Task::new(n.notified());
+        n.notify_waiters();
+        assert!(polled.woken());
+        polled.ready();
+        unpolled.ready();
+        Task::new(n.notified()).pending();
+    }
+
+    #[test]
+    fn cancelled_chosen_waiter_passes_notification_on() {
+        let n = Notify::new();
+        let mut a = Task::new(n.notified());
+        let mut b = Task::new(n.notified());
+        a.pending();
+        b.pending();
+        n.notify_one();
+        assert!(!b.woken());
+        drop(a);
+        assert!(b.woken(), "the notification moves to the next waiter");
+        b.ready();
+    }
+
+    #[test]
+    fn cancelled_chosen_last_waiter_leaves_a_permit() {
+        let n = Notify::new();
+        let mut a = Task::new(n.notified());
+        a.pending();
+        n.notify_one();
+        drop(a);
+        Task::new(n.notified()).ready();
+    }
+
+    #[test]
+    fn cancelled_queued_waiter_is_skipped() {
+        let n = Notify::new();
+        let mut a = Task::new(n.notified());
+        let mut b = Task::new(n.notified());
+        a.pending();
+        b.pending();
+        drop(a);
+        n.notify_one();
+        b.ready();
+    }
+}

@@ -238,3 +238,76 @@ impl<T: fmt::Debug> fmt::Debug for OnceCell<T> {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::Task;
+    use crate::sync::Notify;
+    use std::sync::Arc;
+
+    #[test]
+    fn set_get_into_inner() {
+        let cell = OnceCell::new();
+        assert_eq!(cell.get(), None);
+        cell.set(String::from("a")).unwrap();
+        assert_eq!(cell.get().map(String::as_str), Some("a"));
+        assert_eq!(
+            cell.set(String::from("b")),
+            Err(SetError::AlreadyInitialized(String::from("b")))
+        );
+        assert_eq!(cell.into_inner().as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn one_initialiser_at_a_time() {
+        let cell = OnceCell::new();
+        let gate = Notify::new();
+        let mut first = Task::new(cell.get_or_init(|| async {
+            gate.notified().await;
+            1
+        }));
+        let mut second = Task::new(cell.get_or_init(|| async { 2 }));
+        first.pending();
+        second.pending();
+        assert_eq!(cell.set(3), Err(SetError::Initializing(3)));
+        gate.notify_one();
+        assert_eq!(*first.ready(), 1);
+        assert!(second.woken());
+        assert_eq!(*second.ready(), 1, "the second initialiser never ran");
+    }
+
+    #[test]
+    fn cancelled_initialiser_hands_over() {
+        let cell = OnceCell::new();
+        let mut first = Task::new(cell.get_or_init(|| std::future::pending::<i32>()));
+        let mut second = Task::new(cell.get_or_init(|| async { 2 }));
+        first.pending();
+        second.pending();
+        drop(first);
+        assert!(second.woken());
+        assert_eq!(*second.ready(), 2);
+    }
+
+    #[test]
+    fn failed_initialiser_leaves_cell_empty() {
+        let cell = OnceCell::<i32>::new();
+        let r = Task::new(cell.get_or_try_init(|| async { Err::<i32, _>("no") })).ready();
+        assert_eq!(r, Err("no"));
+        assert!(!cell.initialized());
+        let r = Task::new(cell.get_or_try_init(|| async { Ok::<_, ()>(9) })).ready();
+        assert_eq!(r, Ok(&9));
+    }
+
+    #[test]
+    fn drops_value_once() {
+        let value = Arc::new(());
+        let mut cell = OnceCell::new_with(value.clone());
+        assert_eq!(Arc::strong_count(&value), 2);
+        assert!(cell.take().is_some());
+        assert_eq!(Arc::strong_count(&value), 1);
+        cell.set(value.clone()).unwrap();
+        drop(cell);
+        assert_eq!(Arc::strong_count(&value), 1);
+    }
+}

@@ -272,3 +272,95 @@ impl<T> fmt::Debug for Receiver<T> {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::Task;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn send_then_receive() {
+        let (tx, rx) = channel();
+        let mut rx = Task::new(rx);
+        rx.pending();
+        tx.send(5).unwrap();
+        assert!(rx.woken());
+        assert_eq!(rx.ready(), Ok(5));
+    }
+
+    #[test]
+    fn dropped_sender_is_an_error() {
+        let (tx, rx) = channel::<i32>();
+        let mut rx = Task::new(rx);
+        rx.pending();
+        drop(tx);
+        assert!(rx.woken());
+        assert_eq!(rx.ready(), Err(RecvError(())));
+    }
+
+    #[test]
+    fn try_recv_states() {
+        let (tx, mut rx) = channel();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        tx.send("v").unwrap();
+        assert!(!rx.is_terminated());
+        assert_eq!(rx.try_recv(), Ok("v"));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+        assert!(rx.is_terminated());
+    }
+
+    #[test]
+    fn send_to_closed_receiver_gives_value_back() {
+        let (tx, mut rx) = channel();
+        rx.close();
+        assert!(tx.is_closed());
+        assert_eq!(tx.send(3), Err(3));
+        let (tx, rx) = channel();
+        drop(rx);
+        assert_eq!(tx.send(4), Err(4));
+    }
+
+    #[test]
+    fn closed_wakes_when_receiver_goes() {
+        let (mut tx, rx) = channel::<()>();
+        {
+            let mut closed = Task::new(tx.closed());
+            closed.pending();
+            drop(rx);
+            assert!(closed.woken());
+            closed.ready();
+        }
+        assert!(tx.is_closed());
+    }
+
+    #[test]
+    fn abandoned_poll_keeps_the_value_and_drop_frees_it() {
+        struct Tracked(Arc<AtomicUsize>);
+        impl Drop for Tracked {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx) = channel();
+        {
+            // A select! arm polling `&mut rx`, then dropped.
+            let mut arm = Task::new(&mut rx);
+            arm.pending();
+            tx.send(Tracked(drops.clone())).ok().unwrap();
+            assert!(arm.woken());
+        }
+        assert!(rx.try_recv().is_ok_and(|t| t.0.load(Ordering::SeqCst) == 0));
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+
+        let (tx, rx) = channel();
+        tx.send(Tracked(drops.clone())).ok().unwrap();
+        drop(rx);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            2,
+            "value dropped with the receiver"
+        );
+    }
+}

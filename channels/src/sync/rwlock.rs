@@ -388,3 +388,107 @@ impl<T: fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
         fmt::Debug::fmt(&**self, f)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::Task;
+
+    #[test]
+    fn readers_share_writer_excludes() {
+        let rw = RwLock::new(1);
+        let r1 = rw.try_read().unwrap();
+        let r2 = rw.try_read().unwrap();
+        assert_eq!(*r1 + *r2, 2);
+        assert!(rw.try_write().is_err());
+        drop((r1, r2));
+        let mut w = rw.try_write().unwrap();
+        *w = 7;
+        assert!(rw.try_read().is_err());
+        drop(w);
+        assert_eq!(rw.into_inner(), 7);
+    }
+
+    #[test]
+    fn queued_writer_holds_back_later_readers() {
+        let rw = RwLock::new(0);
+        let r = rw.try_read().unwrap();
+        let mut w = Task::new(rw.write());
+        w.pending();
+        // A writer waits: new readers queue behind it instead of joining.
+        assert!(rw.try_read().is_err());
+        let mut r2 = Task::new(rw.read());
+        let mut r3 = Task::new(rw.read());
+        r2.pending();
+        r3.pending();
+        drop(r);
+        assert!(w.woken() && !r2.woken());
+        let mut wg = w.ready();
+        *wg += 1;
+        drop(wg);
+        // The run of readers at the front enters together.
+        assert!(r2.woken() && r3.woken());
+        assert_eq!(*r2.ready() + *r3.ready(), 2);
+    }
+
+    #[test]
+    fn cancelled_front_writer_lets_readers_behind_it_in() {
+        let rw = RwLock::new(());
+        let r = rw.try_read().unwrap();
+        let mut w = Task::new(rw.write());
+        let mut r2 = Task::new(rw.read());
+        w.pending();
+        r2.pending();
+        drop(w);
+        assert!(r2.woken());
+        let _r2 = r2.ready();
+        drop(r);
+    }
+
+    #[test]
+    fn cancelled_granted_writer_passes_on() {
+        let rw = RwLock::new(0);
+        let g = rw.try_write().unwrap();
+        let mut w1 = Task::new(rw.write());
+        let mut w2 = Task::new(rw.write());
+        w1.pending();
+        w2.pending();
+        drop(g);
+        assert!(w1.woken() && !w2.woken());
+        drop(w1);
+        assert!(w2.woken());
+        drop(w2.ready());
+        assert!(rw.try_write().is_ok());
+    }
+
+    #[test]
+    fn cancelled_granted_reader_releases() {
+        let rw = RwLock::new(());
+        let g = rw.try_write().unwrap();
+        let mut r = Task::new(rw.read());
+        let mut w = Task::new(rw.write());
+        r.pending();
+        w.pending();
+        drop(g);
+        assert!(r.woken() && !w.woken());
+        drop(r);
+        assert!(w.woken());
+        drop(w.ready());
+    }
+
+    #[test]
+    fn downgrade_keeps_writers_out_and_admits_readers() {
+        let rw = RwLock::new(3);
+        let g = rw.try_write().unwrap();
+        let mut r = Task::new(rw.read());
+        let mut w = Task::new(rw.write());
+        r.pending();
+        w.pending();
+        let read = g.downgrade();
+        assert!(r.woken() && !w.woken());
+        assert_eq!(*r.ready(), 3);
+        drop(read);
+        assert!(w.woken());
+        drop(w.ready());
+    }
+}

@@ -451,3 +451,109 @@ impl fmt::Debug for OwnedSemaphorePermit {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::Task;
+
+    #[test]
+    fn permits_come_back_on_drop() {
+        let sem = Semaphore::new(2);
+        let a = sem.try_acquire().unwrap();
+        let b = sem.try_acquire().unwrap();
+        assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+        drop(a);
+        assert_eq!(sem.available_permits(), 1);
+        b.forget();
+        assert_eq!(sem.available_permits(), 1);
+        sem.add_permits(3);
+        assert_eq!(sem.try_acquire_many(4).unwrap().num_permits(), 4);
+    }
+
+    #[test]
+    fn fifo_large_request_is_not_starved() {
+        let sem = Semaphore::new(1);
+        let held = sem.try_acquire().unwrap();
+        let mut big = Task::new(sem.acquire_many(2));
+        let mut small = Task::new(sem.acquire());
+        big.pending();
+        small.pending();
+        sem.add_permits(1); // 1 free; `big` needs 2 and is first
+        assert!(!big.woken() && !small.woken());
+        assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+        drop(held);
+        assert!(big.woken() && !small.woken());
+        let permit = big.ready().unwrap();
+        assert_eq!(permit.num_permits(), 2);
+        drop(permit);
+        assert!(small.woken());
+        small.ready().unwrap();
+    }
+
+    #[test]
+    fn cancelled_front_request_lets_smaller_ones_through() {
+        let sem = Semaphore::new(1);
+        let mut big = Task::new(sem.acquire_many(5));
+        let mut small = Task::new(sem.acquire());
+        big.pending();
+        small.pending();
+        drop(big);
+        assert!(small.woken());
+        small.ready().unwrap();
+    }
+
+    #[test]
+    fn cancelled_granted_waiter_returns_its_permits() {
+        let sem = Semaphore::new(0);
+        let mut a = Task::new(sem.acquire_many(2));
+        let mut b = Task::new(sem.acquire_many(2));
+        a.pending();
+        b.pending();
+        sem.add_permits(2);
+        assert!(a.woken() && !b.woken());
+        assert_eq!(sem.available_permits(), 0, "assigned to `a` already");
+        drop(a);
+        assert!(b.woken(), "a's permits go to the next waiter");
+        drop(b.ready().unwrap());
+        assert_eq!(sem.available_permits(), 2);
+    }
+
+    #[test]
+    fn close_fails_waiters_and_later_acquires() {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.clone().try_acquire_owned().unwrap();
+        let mut waiter = Task::new(sem.clone().acquire_owned());
+        waiter.pending();
+        sem.close();
+        assert!(sem.is_closed());
+        assert!(waiter.woken());
+        assert_eq!(waiter.ready().unwrap_err(), AcquireError(()));
+        assert_eq!(
+            Task::new(sem.acquire()).ready().unwrap_err(),
+            AcquireError(())
+        );
+        assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
+        drop(held);
+        assert_eq!(sem.available_permits(), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "exceeds MAX_PERMITS")]
+    fn too_many_permits_panics() {
+        let sem = Semaphore::new(Semaphore::MAX_PERMITS);
+        sem.add_permits(1);
+    }
+
+    #[test]
+    fn zero_permit_request_is_immediate() {
+        let sem = Semaphore::new(0);
+        assert_eq!(
+            Task::new(sem.acquire_many(0))
+                .ready()
+                .unwrap()
+                .num_permits(),
+            0
+        );
+    }
+}

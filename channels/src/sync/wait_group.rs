@@ -175,3 +175,62 @@ impl fmt::Debug for Wait<'_> {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::sync::test_util::Task;
+
+    #[test]
+    fn wait_completes_at_zero() {
+        let wg = WaitGroup::new();
+        Task::new(wg.wait()).ready();
+        wg.add(2);
+        let mut w = Task::new(wg.wait());
+        w.pending();
+        wg.done();
+        assert!(!w.woken());
+        wg.clone().done();
+        assert!(w.woken());
+        w.ready();
+        assert_eq!(wg.count(), 0);
+    }
+
+    #[test]
+    fn reusable_after_release() {
+        let wg = WaitGroup::new();
+        for _ in 0..3 {
+            wg.add(1);
+            let mut w = Task::new(wg.wait());
+            w.pending();
+            wg.done();
+            w.ready();
+        }
+    }
+
+    #[test]
+    fn negative_counter_panics_and_leaves_counter() {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let err = std::panic::catch_unwind(|| wg.add(-2)).unwrap_err();
+        let msg = err.downcast_ref::<String>().unwrap();
+        assert!(msg.contains("negative counter"), "{msg}");
+        assert_eq!(wg.count(), 1);
+        wg.done();
+        assert!(std::panic::catch_unwind(|| wg.done()).is_err());
+        Task::new(wg.wait()).ready();
+    }
+
+    #[test]
+    fn cancelled_waiter_does_not_disturb_others() {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let mut a = Task::new(wg.wait());
+        let mut b = Task::new(wg.wait());
+        a.pending();
+        b.pending();
+        drop(a);
+        wg.done();
+        b.ready();
+    }
+}
