@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn cancelled_initialiser_hands_over() {
         let cell = OnceCell::new();
-        let mut first = Task::new(cell.get_or_init(|| std::future::pending::<i32>()));
+        let mut first = Task::new(cell.get_or_init(std::future::pending::<i32>));
         let mut second = Task::new(cell.get_or_init(|| async { 2 }));
         first.pending();
         second.pending();

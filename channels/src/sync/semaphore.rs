@@ -488,7 +488,7 @@ mod tests {
         assert_eq!(permit.num_permits(), 2);
         drop(permit);
         assert!(small.woken());
-        small.ready().unwrap();
+        drop(small.ready().unwrap());
     }
 
     #[test]
@@ -500,7 +500,7 @@ mod tests {
         small.pending();
         drop(big);
         assert!(small.woken());
-        small.ready().unwrap();
+        drop(small.ready().unwrap());
     }
 
     #[test]
