@@ -1,6 +1,8 @@
 //! goro::sync::Barrier across threads: every generation has exactly one
 //! leader and nobody runs ahead into the next generation.
 
+#![cfg(not(loom))]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;

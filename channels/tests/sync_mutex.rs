@@ -1,6 +1,8 @@
 //! goro::sync::Mutex on `futures::executor` and plain threads: no lost
 //! increment under contention, cancellation at random points, FIFO order.
 
+#![cfg(not(loom))]
+
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;

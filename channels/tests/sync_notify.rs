@@ -1,5 +1,7 @@
 //! goro::sync::Notify across threads: no notification is lost.
 
+#![cfg(not(loom))]
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;

@@ -1,5 +1,7 @@
 //! goro::sync::OnceCell across threads: the initialiser runs once.
 
+#![cfg(not(loom))]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;

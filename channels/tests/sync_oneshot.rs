@@ -1,5 +1,7 @@
 //! goro::sync::oneshot across threads and with futures' combinators.
 
+#![cfg(not(loom))]
+
 use std::thread;
 
 use futures::executor::block_on;

@@ -1,6 +1,8 @@
 //! goro::sync::RwLock across threads: readers never see a half-written
 //! value, and writers are not starved by a stream of readers.
 
+#![cfg(not(loom))]
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;

@@ -1,6 +1,8 @@
 //! goro::sync::Semaphore across threads: never more than N holders, with
 //! cancellation at random points; close wakes everyone.
 
+#![cfg(not(loom))]
+
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};

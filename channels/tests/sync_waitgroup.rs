@@ -1,5 +1,7 @@
 //! goro::sync::WaitGroup: Go's usage pattern across threads and tasks.
 
+#![cfg(not(loom))]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
