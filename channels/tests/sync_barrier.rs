@@ -13,7 +13,7 @@ use goro_channels::sync::Barrier;
 #[test]
 fn generations_keep_threads_in_step() {
     const THREADS: usize = 4;
-    const ROUNDS: usize = 200;
+    const ROUNDS: usize = if cfg!(miri) { 10 } else { 200 };
     let barrier = Arc::new(Barrier::new(THREADS));
     let leaders = Arc::new(AtomicUsize::new(0));
     // arrivals[r]: threads that reached round r.

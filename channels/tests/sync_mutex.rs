@@ -24,7 +24,7 @@ fn xorshift(state: &mut u64) -> u64 {
 #[test]
 fn counter_under_contention_loses_nothing() {
     const THREADS: usize = 4;
-    const ITERS: usize = 5_000;
+    const ITERS: usize = if cfg!(miri) { 50 } else { 5_000 };
     let m = Arc::new(Mutex::new(0usize));
     let handles: Vec<_> = (0..THREADS)
         .map(|t| {

@@ -10,7 +10,7 @@ use goro_channels::sync::oneshot;
 
 #[test]
 fn value_crosses_threads() {
-    for i in 0..200 {
+    for i in 0..if cfg!(miri) { 10 } else { 200 } {
         let (tx, rx) = oneshot::channel();
         let t = thread::spawn(move || tx.send(i).unwrap());
         let got = if i % 2 == 0 {

@@ -24,7 +24,7 @@ fn xorshift(state: &mut u64) -> u64 {
 fn never_more_than_n_inside() {
     const N: usize = 3;
     const THREADS: usize = 6;
-    const ITERS: usize = 3_000;
+    const ITERS: usize = if cfg!(miri) { 30 } else { 3_000 };
     let sem = Arc::new(Semaphore::new(N));
     let inside = Arc::new(AtomicUsize::new(0));
     let max_seen = Arc::new(AtomicUsize::new(0));
