@@ -170,3 +170,25 @@ fn rwlock_release_races_cancelled_writer() {
         assert!(rw.try_write().is_ok(), "lock stranded");
     });
 }
+
+/// The lock word's fast paths against the slow path: two lockers and a
+/// `try_lock`, with the guarded data in a loom `UnsafeCell` (inside the
+/// `Mutex`), so loom flags any overlapping access.
+#[test]
+fn mutex_excludes_across_fast_and_slow_paths() {
+    loom::model(|| {
+        let mutex = Arc::new(Mutex::new(0usize));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let m = mutex.clone();
+                thread::spawn(move || *block_on(m.lock()) += 1)
+            })
+            .collect();
+        let tried = mutex.try_lock().map(|mut g| *g += 1).is_ok();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let g = mutex.try_lock().expect("mutex left locked");
+        assert_eq!(*g, 2 + usize::from(tried));
+    });
+}

@@ -10,13 +10,26 @@
 //! owner and wakes it. Latency under contention is one wake-up, and no
 //! waiter can be overtaken.
 //!
-//! # Invariants (all under `Mutex::state`'s lock)
+//! # Lock word
 //!
-//! * `!locked` implies `waiters` is empty: an unlock with a waiter keeps
-//!   `locked` set and passes it on, so arrivals see `locked` and queue up.
-//! * A woken waiter owns the mutex from the moment it is woken. If its
-//!   future is dropped before collecting the guard, the drop unlocks again
-//!   (handing the mutex to the next waiter): see `cancel`.
+//! The uncontended path is one compare-and-swap on `Mutex::word` to lock
+//! and one to unlock; the wait list and its lock are touched only under
+//! contention. Two bits:
+//!
+//! * `LOCKED`: someone owns the mutex: a guard, or a woken waiter that has
+//!   not collected its guard yet.
+//! * `QUEUED`: the wait list is non-empty. Set and cleared only while
+//!   holding the `waiters` lock, so it always equals `!waiters.is_empty()`
+//!   as seen by a holder of that lock.
+//!
+//! Invariant: `QUEUED` implies `LOCKED`. A waiter sets `QUEUED` only by a
+//! CAS from a word that has `LOCKED`, and while `QUEUED` is set the fast
+//! unlock (CAS `LOCKED -> 0`) fails, so the unlock goes through the wait
+//! list and hands the mutex over with `LOCKED` still set. Nobody ever
+//! waits on a free mutex.
+//!
+//! Arrivals while `QUEUED` is set fail the fast CAS (`0 -> LOCKED`) and
+//! queue behind the others: no barging.
 
 use std::fmt;
 use std::future::Future;
@@ -26,7 +39,8 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 
 use crate::loom::cell::UnsafeCell;
-use crate::loom::sync::Mutex as StateLock;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::Mutex as ListLock;
 
 use super::waiters::{lock, Key, Removed, WaitList};
 
@@ -37,21 +51,24 @@ use super::waiters::{lock, Key, Removed, WaitList};
 /// order they first waited: the unlocking side hands the lock to the oldest
 /// waiter (Go's starvation mode, always on).
 pub struct Mutex<T> {
-    state: StateLock<State>,
+    /// `LOCKED | QUEUED`; see "Lock word" above.
+    word: AtomicUsize,
+    /// Parked lockers, oldest first. Its lock also serialises every change
+    /// of `QUEUED` and every hand-off.
+    waiters: ListLock<WaitList<()>>,
     data: UnsafeCell<T>,
 }
 
-struct State {
-    /// Someone owns the lock (a guard, or a woken waiter yet to collect it).
-    locked: bool,
-    waiters: WaitList<()>,
-}
+/// The mutex is owned. See "Lock word".
+const LOCKED: usize = 1;
+/// The wait list is non-empty. See "Lock word".
+const QUEUED: usize = 2;
 
 // SAFETY: the mutex moves `T` between threads (whoever holds the guard gets
 // `&mut T`), so both require `T: Send`; it never hands out `&T` to two
 // threads at once, so `T: Sync` is not needed.
 unsafe impl<T: Send> Send for Mutex<T> {}
-// SAFETY: as above: access to `data` is serialised by `State::locked`.
+// SAFETY: as above: access to `data` is serialised by the `LOCKED` bit.
 unsafe impl<T: Send> Sync for Mutex<T> {}
 
 /// Returned by [`Mutex::try_lock`] when the lock is held or has waiters.
@@ -70,10 +87,8 @@ impl<T> Mutex<T> {
     /// Creates an unlocked mutex holding `value`.
     pub fn new(value: T) -> Self {
         Mutex {
-            state: StateLock::new(State {
-                locked: false,
-                waiters: WaitList::new(),
-            }),
+            word: AtomicUsize::new(0),
+            waiters: ListLock::new(WaitList::new()),
             data: UnsafeCell::new(value),
         }
     }
@@ -106,23 +121,20 @@ impl<T> Mutex<T> {
 
     /// Takes the lock if it is free and nobody is queued for it.
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
-        let mut state = lock(&self.state);
-        if state.locked {
-            return Err(TryLockError(()));
+        if self.try_lock_fast() {
+            Ok(MutexGuard { mutex: self })
+        } else {
+            Err(TryLockError(()))
         }
-        state.locked = true;
-        Ok(MutexGuard { mutex: self })
     }
 
     /// [`Mutex::try_lock`] for an `Arc<Mutex>`.
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
-        let mut state = lock(&self.state);
-        if state.locked {
-            return Err(TryLockError(()));
+        if self.try_lock_fast() {
+            Ok(OwnedMutexGuard { mutex: self })
+        } else {
+            Err(TryLockError(()))
         }
-        state.locked = true;
-        drop(state);
-        Ok(OwnedMutexGuard { mutex: self })
     }
 
     /// Direct access through `&mut self`: no locking needed.
@@ -137,20 +149,26 @@ impl<T> Mutex<T> {
         self.data.into_inner()
     }
 
+    /// `0 -> LOCKED`: succeeds only if the mutex is free, which (by the
+    /// invariant) also means nobody is queued.
+    fn try_lock_fast(&self) -> bool {
+        // Acquire: taking the lock must see everything the previous owner
+        // wrote before its Release in `unlock`.
+        self.word
+            .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
     /// One poll of an acquisition (shared by [`Lock`] and [`LockOwned`]).
     fn poll_acquire(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
         let spent = ready!(goro_coop::poll_proceed(cx));
-        let mut state = lock(&self.state);
         let acquired = match key.take() {
-            None if !state.locked => {
-                state.locked = true;
-                true
-            }
-            None => {
-                *key = Some(state.waiters.push_back((), cx.waker().clone()));
-                false
-            }
-            Some(k) => match state.waiters.poll_key(k, cx.waker()) {
+            None if self.try_lock_fast() => true,
+            None => self.lock_slow(key, cx.waker()),
+            Some(k) => match lock(&self.waiters).poll_key(k, cx.waker()) {
+                // Handed over by `unlock_slow`: `LOCKED` is ours. The data
+                // is visible to us through the `waiters` lock, which the
+                // unlocker released after its last write.
                 Ok(()) => true,
                 Err(k) => {
                     *key = Some(k);
@@ -158,7 +176,6 @@ impl<T> Mutex<T> {
                 }
             },
         };
-        drop(state);
         if acquired {
             spent.made_progress();
             Poll::Ready(())
@@ -168,35 +185,99 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// Contended lock: under the `waiters` lock, either the mutex turns out
+    /// to be free after all (take it) or we make sure `QUEUED` is set and
+    /// queue up. Returns whether we got the lock.
+    fn lock_slow(&self, key: &mut Option<Key>, waker: &Waker) -> bool {
+        let mut waiters = lock(&self.waiters);
+        // Relaxed loads and the QUEUED CAS: `QUEUED` only changes under
+        // the `waiters` lock, which we hold; the CAS is only there to fail
+        // if a concurrent fast unlock cleared `LOCKED` meanwhile (then we
+        // retry and take the free mutex with Acquire).
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            if word == 0 {
+                match self
+                    .word
+                    .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                {
+                    Ok(_) => return true,
+                    Err(actual) => word = actual,
+                }
+            } else if word & QUEUED != 0 {
+                break;
+            } else {
+                match self.word.compare_exchange(
+                    LOCKED,
+                    LOCKED | QUEUED,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => break,
+                    Err(actual) => word = actual,
+                }
+            }
+        }
+        *key = Some(waiters.push_back((), waker.clone()));
+        false
+    }
+
     /// A waiting future went away. If it had been handed the lock, pass it
     /// on, so that its cancellation never strands the next waiter.
     fn cancel(&self, key: Key) {
-        let mut state = lock(&self.state);
-        let waker = match state.waiters.remove(key) {
-            Removed::Queued(()) => None,
-            Removed::Woken(()) => state.unlock(),
+        let mut waiters = lock(&self.waiters);
+        let waker = match waiters.remove(key) {
+            Removed::Queued(()) => {
+                self.clear_queued_if_empty(&waiters);
+                None
+            }
+            Removed::Woken(()) => self.hand_off(&mut waiters),
         };
-        drop(state);
+        drop(waiters);
         wake(waker);
     }
 
     fn unlock(&self) {
-        let waker = lock(&self.state).unlock();
-        wake(waker);
-    }
-}
-
-impl State {
-    /// Releases the lock: to the oldest waiter if there is one (`locked`
-    /// stays set; the returned waker must be woken once the lock on `State`
-    /// is released), otherwise by clearing `locked`.
-    fn unlock(&mut self) -> Option<Waker> {
-        debug_assert!(self.locked, "unlocking an unlocked goro Mutex");
-        let waker = self.waiters.wake_front();
-        if waker.is_none() {
-            self.locked = false;
+        // Release: publishes our writes to the next owner's Acquire CAS.
+        // Fails if `QUEUED` is set: then the mutex goes to a waiter.
+        if self
+            .word
+            .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            let mut waiters = lock(&self.waiters);
+            let waker = self.hand_off(&mut waiters);
+            drop(waiters);
+            wake(waker);
         }
-        waker
+    }
+
+    /// Releases a mutex we own while holding the `waiters` lock: to the
+    /// oldest waiter if there is one (`LOCKED` stays set; the returned
+    /// waker must be woken after the `waiters` lock is released),
+    /// otherwise by clearing the word.
+    fn hand_off(&self, waiters: &mut WaitList<()>) -> Option<Waker> {
+        debug_assert!(self.word.load(Ordering::Relaxed) & LOCKED != 0);
+        match waiters.wake_front() {
+            Some(waker) => {
+                self.clear_queued_if_empty(waiters);
+                Some(waker)
+            }
+            None => {
+                // The list is empty, so `QUEUED` is clear, and nobody can set
+                // it (we hold the `waiters` lock) or take `LOCKED` (it is
+                // set): the word is exactly `LOCKED`. Release as in `unlock`.
+                self.word.store(0, Ordering::Release);
+                None
+            }
+        }
+    }
+
+    fn clear_queued_if_empty(&self, waiters: &WaitList<()>) {
+        if waiters.is_empty() {
+            // Relaxed: `QUEUED` only changes under the `waiters` lock (held).
+            self.word.fetch_and(!QUEUED, Ordering::Relaxed);
+        }
     }
 }
 
@@ -312,7 +393,7 @@ unsafe impl<T: Send + Sync> Sync for MutexGuard<'_, T> {}
 impl<T> Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: this guard is the lock's only owner (`State::locked`), so
+        // SAFETY: this guard is the lock's only owner (`LOCKED`), so
         // no `&mut T` exists elsewhere for the guard's lifetime.
         self.mutex.data.with(|p| unsafe { &*p })
     }
