@@ -25,7 +25,9 @@
 //! short-held lock. The FIFO is `waiters::WaitList`, a slab-backed doubly
 //! linked list with O(1) removal; its module documents the rules every
 //! primitive follows (what the lock protects, that no waker is woken and
-//! no user code runs while it is held).
+//! no user code runs while it is held). `Mutex` adds a lock word in front
+//! of its queue so that an uncontended lock/unlock is one CAS each; see
+//! "Lock word" in `mutex.rs`.
 //!
 //! ## Grants, not wake-ups
 //!
@@ -66,9 +68,7 @@ pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use mutex::{Lock, LockOwned, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
 pub use once_cell::{OnceCell, SetError};
-pub use rwlock::{
-    Read, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError as TryRwLockError, Write,
-};
+pub use rwlock::{Read, RwLock, RwLockReadGuard, RwLockWriteGuard, Write};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
     TryAcquireError,

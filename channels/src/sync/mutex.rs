@@ -71,13 +71,23 @@ unsafe impl<T: Send> Send for Mutex<T> {}
 // SAFETY: as above: access to `data` is serialised by the `LOCKED` bit.
 unsafe impl<T: Send> Sync for Mutex<T> {}
 
-/// Returned by [`Mutex::try_lock`] when the lock is held or has waiters.
+/// Returned by [`Mutex::try_lock`] (and [`RwLock::try_read`] /
+/// [`RwLock::try_write`]) when the lock is held or has waiters.
+///
+/// [`RwLock::try_read`]: super::RwLock::try_read
+/// [`RwLock::try_write`]: super::RwLock::try_write
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TryLockError(());
 
+impl TryLockError {
+    pub(super) fn new() -> Self {
+        TryLockError(())
+    }
+}
+
 impl fmt::Display for TryLockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the mutex is locked")
+        f.write_str("lock is held or has waiters")
     }
 }
 

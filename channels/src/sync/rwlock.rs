@@ -26,6 +26,7 @@ use std::task::{ready, Context, Poll};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::Mutex as StateLock;
 
+use super::mutex::TryLockError;
 use super::waiters::{lock, Key, Removed, WaitList, WakeList};
 
 /// An async reader-writer lock: many readers or one writer, granted in
@@ -53,18 +54,6 @@ unsafe impl<T: Send> Send for RwLock<T> {}
 // SAFETY: readers on several threads share `&T` (needs `T: Sync`); a writer
 // may be on any thread (needs `T: Send`).
 unsafe impl<T: Send + Sync> Sync for RwLock<T> {}
-
-/// Returned by [`RwLock::try_read`] and [`RwLock::try_write`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TryLockError(());
-
-impl fmt::Display for TryLockError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the rwlock is held or has waiters")
-    }
-}
-
-impl std::error::Error for TryLockError {}
 
 impl<T> RwLock<T> {
     /// Creates an unlocked `RwLock` holding `value`.
@@ -102,7 +91,7 @@ impl<T> RwLock<T> {
             state.readers += 1;
             Ok(RwLockReadGuard { lock: self })
         } else {
-            Err(TryLockError(()))
+            Err(TryLockError::new())
         }
     }
 
@@ -113,7 +102,7 @@ impl<T> RwLock<T> {
             state.writer = true;
             Ok(RwLockWriteGuard { lock: self })
         } else {
-            Err(TryLockError(()))
+            Err(TryLockError::new())
         }
     }
 

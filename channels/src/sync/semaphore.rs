@@ -120,7 +120,11 @@ impl Semaphore {
     }
 
     /// Waits for `n` permits, taken all at once.
+    ///
+    /// # Panics
+    /// If `n > Semaphore::MAX_PERMITS` (it could never be satisfied).
     pub fn acquire_many(&self, n: usize) -> Acquire<'_> {
+        check_request(n);
         Acquire {
             sem: self,
             need: n,
@@ -135,7 +139,11 @@ impl Semaphore {
     }
 
     /// [`Semaphore::acquire_many`] for an `Arc<Semaphore>`.
+    ///
+    /// # Panics
+    /// If `n > Semaphore::MAX_PERMITS`.
     pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> AcquireOwned {
+        check_request(n);
         AcquireOwned {
             sem: self,
             need: n,
@@ -276,6 +284,14 @@ impl Semaphore {
             self.add_permits(n);
         }
     }
+}
+
+/// A request no semaphore could ever satisfy would wait forever: refuse it.
+fn check_request(n: usize) {
+    assert!(
+        n <= Semaphore::MAX_PERMITS,
+        "goro::sync::Semaphore: acquiring {n} permits exceeds MAX_PERMITS; it could never succeed"
+    );
 }
 
 impl State {
@@ -543,6 +559,12 @@ mod tests {
     fn too_many_permits_panics() {
         let sem = Semaphore::new(Semaphore::MAX_PERMITS);
         sem.add_permits(1);
+    }
+
+    #[test]
+    #[should_panic(expected = "could never succeed")]
+    fn impossible_request_panics() {
+        drop(Semaphore::new(1).acquire_many(Semaphore::MAX_PERMITS + 1));
     }
 
     #[test]

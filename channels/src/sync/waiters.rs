@@ -31,7 +31,8 @@
 //! A `WaitList` has no synchronisation of its own. Each primitive keeps it,
 //! together with the counters it guards (locked flag, permits, ...), inside
 //! one `crate::loom::sync::Mutex`; that lock protects every field of the
-//! primitive's state. While that lock is held the code must never wake a
+//! primitive's state (the one exception, `Mutex`'s lock word, documents
+//! its own protocol in `mutex.rs`). While that lock is held the code must never wake a
 //! [`Waker`] (waking runs executor code, which may poll the woken task
 //! inline and re-enter the primitive: a deadlock) and must never run user
 //! code (a panic there would leave the state half-updated). Wakers taken
