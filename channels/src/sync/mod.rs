@@ -104,3 +104,58 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         }
     })
 }
+
+#[cfg(all(test, not(loom)))]
+mod coop_tests {
+    use super::test_util::Task;
+    use super::*;
+    use std::future::Future;
+    use std::task::{Context, Poll};
+
+    /// Spends the whole budget of the current (budgeted) poll.
+    fn exhaust_budget() {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        while let Poll::Ready(spent) = goro_coop::poll_proceed(&mut cx) {
+            spent.made_progress();
+        }
+    }
+
+    /// An operation that would complete at once answers `Pending` (and
+    /// reschedules itself) when the budget is spent, and completes in the
+    /// next poll with a fresh budget.
+    fn yields_when_budget_is_spent<F: Future>(future: F) {
+        let mut task = Task::new(future);
+        goro_coop::with_budget(|| {
+            exhaust_budget();
+            task.pending();
+        });
+        assert!(task.woken(), "a budget yield must wake the task");
+        goro_coop::with_budget(|| {
+            let before = goro_coop::remaining();
+            assert!(task.poll().is_ready());
+            assert_eq!(
+                goro_coop::remaining(),
+                before.map(|n| n - 1),
+                "one unit spent"
+            );
+        });
+    }
+
+    #[test]
+    fn every_acquisition_takes_part_in_the_budget() {
+        let rw = RwLock::new(());
+        yields_when_budget_is_spent(rw.read());
+        yields_when_budget_is_spent(rw.write());
+        let sem = Semaphore::new(1);
+        yields_when_budget_is_spent(sem.acquire());
+        let notify = Notify::new();
+        notify.notify_one();
+        yields_when_budget_is_spent(notify.notified());
+        let (tx, rx) = oneshot::channel();
+        tx.send(1).unwrap();
+        yields_when_budget_is_spent(rx);
+        yields_when_budget_is_spent(Barrier::new(1).wait());
+        yields_when_budget_is_spent(WaitGroup::new().wait());
+        yields_when_budget_is_spent(Mutex::new(()).lock());
+    }
+}
