@@ -192,3 +192,65 @@ fn mutex_excludes_across_fast_and_slow_paths() {
         assert_eq!(*g, 2 + usize::from(tried));
     });
 }
+
+/// `done` racing an async `wait`: the waiter is released exactly when the
+/// counter reaches zero, never before.
+#[test]
+fn wait_group_done_races_wait() {
+    use super::WaitGroup;
+    loom::model(|| {
+        let wg = WaitGroup::new();
+        let finished = Arc::new(AtomicUsize::new(0));
+        wg.add(2);
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let (wg, finished) = (wg.clone(), finished.clone());
+                thread::spawn(move || {
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    wg.done();
+                })
+            })
+            .collect();
+        block_on(wg.wait());
+        assert_eq!(finished.load(Ordering::SeqCst), 2, "released early");
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+}
+
+/// Two parties over two generations: one leader per generation.
+#[test]
+fn barrier_two_generations() {
+    use super::Barrier;
+    loom::model(|| {
+        let barrier = Arc::new(Barrier::new(2));
+        let b = barrier.clone();
+        let other = thread::spawn(move || {
+            (0..2)
+                .map(|_| usize::from(block_on(b.wait()).is_leader()))
+                .sum::<usize>()
+        });
+        let mine: usize = (0..2)
+            .map(|_| usize::from(block_on(barrier.wait()).is_leader()))
+            .sum();
+        assert_eq!(mine + other.join().unwrap(), 2);
+        assert_eq!(barrier.generation(), 2);
+    });
+}
+
+/// `send` racing the receiver's drop: the value is either received or
+/// handed back / dropped, exactly once.
+#[test]
+fn oneshot_send_races_receiver_drop() {
+    use super::oneshot;
+    loom::model(|| {
+        let (tx, rx) = oneshot::channel::<Arc<()>>();
+        let value = Arc::new(());
+        let v = value.clone();
+        let sender = thread::spawn(move || tx.send(v).is_ok());
+        drop(rx);
+        let _sent = sender.join().unwrap();
+        assert_eq!(Arc::strong_count(&value), 1, "value leaked or kept");
+    });
+}
