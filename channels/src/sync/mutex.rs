@@ -6,9 +6,13 @@
 //! waiters ("normal mode") until a waiter has waited 1 ms, then switches to
 //! "starvation mode", where the unlocker hands ownership straight to the
 //! first waiter. This mutex is always in starvation mode: `unlock` never
-//! clears `locked` while someone waits; it marks the oldest waiter as the
+//! clears `LOCKED` while someone waits; it marks the oldest waiter as the
 //! owner and wakes it. Latency under contention is one wake-up, and no
 //! waiter can be overtaken.
+//!
+//! A woken waiter owns the mutex from the moment it is woken. If its
+//! future is dropped before collecting the guard, the drop hands the mutex
+//! to the next waiter (or frees it): see `cancel`.
 //!
 //! # Lock word
 //!
