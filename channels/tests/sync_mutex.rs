@@ -122,3 +122,25 @@ fn owned_guards_cross_threads() {
     }
     assert_eq!(*block_on(m.lock()), 8);
 }
+
+static TOTAL: Mutex<u64> = Mutex::const_new(0);
+static GATE: goro_channels::sync::Semaphore = goro_channels::sync::Semaphore::const_new(1);
+
+#[test]
+fn usable_in_statics() {
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            thread::spawn(|| {
+                for _ in 0..100 {
+                    let _permit = block_on(GATE.acquire()).unwrap();
+                    *TOTAL.blocking_lock() += 1;
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(*block_on(TOTAL.lock()), 400);
+    assert_eq!(GATE.available_permits(), 1);
+}

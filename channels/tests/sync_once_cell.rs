@@ -59,3 +59,20 @@ fn failed_initialisers_retry_until_one_succeeds() {
     assert!(values.iter().all(|v| *v == 2), "{values:?}");
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
 }
+
+static GREETING: OnceCell<String> = OnceCell::const_new();
+
+#[test]
+fn usable_in_a_static() {
+    let handles: Vec<_> = (0..3)
+        .map(|i| {
+            thread::spawn(move || {
+                block_on(GREETING.get_or_init(|| async move { format!("hello {i}") })).len()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), "hello 0".len());
+    }
+    assert!(GREETING.get().unwrap().starts_with("hello "));
+}

@@ -107,6 +107,19 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// [`Mutex::new`] for `static`s and other `const` contexts.
+    ///
+    /// Not available under `--cfg loom`, whose types have no `const`
+    /// constructors.
+    #[cfg(not(loom))]
+    pub const fn const_new(value: T) -> Self {
+        Mutex {
+            word: AtomicUsize::new(0),
+            waiters: ListLock::new(WaitList::new()),
+            data: UnsafeCell::new(value),
+        }
+    }
+
     /// Waits for the lock. Cancel-safe: dropping the future gives up its
     /// place in the queue, and if the lock had already been handed to it the
     /// lock passes on to the next waiter.

@@ -63,6 +63,21 @@ impl Notify {
         }
     }
 
+    /// [`Notify::new`] for `static`s and other `const` contexts.
+    ///
+    /// Not available under `--cfg loom`, whose types have no `const`
+    /// constructors.
+    #[cfg(not(loom))]
+    pub const fn const_new() -> Self {
+        Notify {
+            state: StateLock::new(State {
+                permit: false,
+                waiters: WaitList::new(),
+            }),
+            waiters_calls: AtomicUsize::new(0),
+        }
+    }
+
     /// Returns a future that completes on the next notification. It is
     /// cancel-safe: dropping it after `notify_one` chose it passes that
     /// notification on.

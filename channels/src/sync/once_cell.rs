@@ -80,6 +80,19 @@ impl<T> OnceCell<T> {
         }
     }
 
+    /// [`OnceCell::new`] for `static`s and other `const` contexts.
+    ///
+    /// Not available under `--cfg loom`, whose types have no `const`
+    /// constructors.
+    #[cfg(not(loom))]
+    pub const fn const_new() -> Self {
+        OnceCell {
+            initialized: AtomicBool::new(false),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+            init: Semaphore::const_new(1),
+        }
+    }
+
     /// A cell that already holds `value`.
     pub fn new_with(value: T) -> Self {
         let cell = OnceCell::new();

@@ -68,6 +68,22 @@ impl<T> RwLock<T> {
         }
     }
 
+    /// [`RwLock::new`] for `static`s and other `const` contexts.
+    ///
+    /// Not available under `--cfg loom`, whose types have no `const`
+    /// constructors.
+    #[cfg(not(loom))]
+    pub const fn const_new(value: T) -> Self {
+        RwLock {
+            state: StateLock::new(State {
+                readers: 0,
+                writer: false,
+                waiters: WaitList::new(),
+            }),
+            data: UnsafeCell::new(value),
+        }
+    }
+
     /// Waits for shared access. Cancel-safe.
     pub fn read(&self) -> Read<'_, T> {
         Read {

@@ -103,6 +103,27 @@ impl Semaphore {
         }
     }
 
+    /// [`Semaphore::new`] for `static`s and other `const` contexts.
+    ///
+    /// # Panics
+    /// If `permits > Semaphore::MAX_PERMITS` (at compile time in a `static`).
+    /// Not available under `--cfg loom`, whose types have no `const`
+    /// constructors.
+    #[cfg(not(loom))]
+    pub const fn const_new(permits: usize) -> Self {
+        assert!(
+            permits <= Self::MAX_PERMITS,
+            "goro::sync::Semaphore: permits exceed MAX_PERMITS"
+        );
+        Semaphore {
+            state: StateLock::new(State {
+                permits,
+                closed: false,
+                waiters: WaitList::new(),
+            }),
+        }
+    }
+
     /// Free permits right now (a snapshot).
     pub fn available_permits(&self) -> usize {
         lock(&self.state).permits
