@@ -278,29 +278,48 @@ impl<W> fmt::Debug for WaitList<W> {
 /// Wakers taken out of a [`WaitList`] under the lock, woken after it is
 /// released. Wakes on drop too, so an early return cannot lose a wake-up;
 /// declare it *before* the lock guard so that the guard is dropped first.
+/// The first waker is stored inline: the common single wake-up does not
+/// allocate.
 #[derive(Default)]
 pub(crate) struct WakeList {
-    wakers: Vec<Waker>,
+    first: Option<Waker>,
+    rest: Vec<Waker>,
 }
 
 impl WakeList {
-    pub(crate) fn new() -> Self {
-        WakeList { wakers: Vec::new() }
+    pub(crate) const fn new() -> Self {
+        WakeList {
+            first: None,
+            rest: Vec::new(),
+        }
     }
 
     pub(crate) fn push(&mut self, waker: Waker) {
-        self.wakers.push(waker);
+        if self.first.is_none() {
+            self.first = Some(waker);
+        } else {
+            self.rest.push(waker);
+        }
     }
 
     pub(crate) fn extend(&mut self, waker: Option<Waker>) {
         if let Some(waker) = waker {
-            self.wakers.push(waker);
+            self.push(waker);
         }
     }
 
-    /// Wakes everything collected so far. Call only with the lock released.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// Wakes everything collected so far, oldest first. Call only with the
+    /// lock released.
     pub(crate) fn wake_all(&mut self) {
-        for waker in self.wakers.drain(..) {
+        if let Some(waker) = self.first.take() {
+            waker.wake();
+        }
+        for waker in self.rest.drain(..) {
             waker.wake();
         }
     }
@@ -420,7 +439,7 @@ mod tests {
             n += 1;
             *d = n;
         });
-        assert_eq!(wakers.wakers.len(), 3);
+        assert_eq!(wakers.len(), 3);
         let got: Vec<i32> = keys
             .into_iter()
             .map(|k| list.poll_key(k, Waker::noop()).unwrap())
