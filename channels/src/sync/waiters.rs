@@ -308,7 +308,7 @@ impl WakeList {
         }
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     fn len(&self) -> usize {
         usize::from(self.first.is_some()) + self.rest.len()
     }
