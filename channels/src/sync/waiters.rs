@@ -31,14 +31,18 @@
 //! A `WaitList` has no synchronisation of its own. Each primitive keeps it,
 //! together with the counters it guards (locked flag, permits, ...), inside
 //! one `crate::loom::sync::Mutex`; that lock protects every field of the
-//! primitive's state (the one exception, `Mutex`'s lock word, documents
-//! its own protocol in `mutex.rs`). While that lock is held the code must never wake a
-//! [`Waker`] (waking runs executor code, which may poll the woken task
-//! inline and re-enter the primitive: a deadlock) and must never run user
-//! code (a panic there would leave the state half-updated). Wakers taken
-//! from the list are collected in a [`WakeList`] and woken after the lock is
-//! released. Dropping or cloning a waker under the lock is allowed: both are
-//! reference-count operations in every executor.
+//! primitive's state. (The few atomics outside it, `Mutex`'s lock word,
+//! `Notify`'s call counter and `OnceCell`'s flag, document their own
+//! protocols where they are declared.)
+//!
+//! While that lock is held the code must never wake a [`Waker`] (waking
+//! runs executor code, which may poll the woken task inline and re-enter
+//! the primitive: a deadlock) and must never run user code such as a
+//! value's `Drop` (a panic there would leave the state half-updated).
+//! Wakers taken from the list are collected in a [`WakeList`] and woken
+//! after the lock is released. Cloning or dropping a waker under the lock
+//! is allowed: both are reference-count operations in the executors goro
+//! supports (std's `Wake`, `futures`, tokio, goro).
 
 use std::fmt;
 use std::task::Waker;
