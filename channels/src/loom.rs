@@ -32,7 +32,7 @@ pub(crate) mod cell {
         }
     }
 
-    // Used by goro_channels::sync (Mutex/RwLock/OnceCell::into_inner); loom's
+    // Used by goro_channels::sync (Mutex/RwLock::into_inner); loom's
     // UnsafeCell has the same method.
     impl<T> UnsafeCell<T> {
         pub(crate) fn into_inner(self) -> T {

@@ -68,3 +68,52 @@ fn notify_waiters_releases_every_thread() {
         w.join().unwrap();
     }
 }
+
+/// As `notify_one_is_never_lost`, but the consumer also starts waits and
+/// abandons them after one poll; a notification granted to an abandoned
+/// wait must pass on (here: become the stored permit), or the consumer
+/// would sleep forever.
+#[test]
+fn abandoned_waits_pass_notifications_on() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+
+    let items = if cfg!(miri) { 100 } else { 20_000 };
+    let notify = Arc::new(Notify::new());
+    let produced = Arc::new(AtomicUsize::new(0));
+    let consumer = {
+        let (notify, produced) = (notify.clone(), produced.clone());
+        thread::spawn(move || {
+            let mut seen = 0;
+            let mut rng = 0x1234_5678_u64;
+            while seen < items {
+                let now = produced.load(Ordering::SeqCst);
+                if now == seen {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let mut notified = false;
+                    if rng % 2 == 0 {
+                        let mut abandoned = pin!(notify.notified());
+                        notified = abandoned
+                            .as_mut()
+                            .poll(&mut Context::from_waker(Waker::noop()))
+                            .is_ready();
+                        // Dropped here: if it was chosen after this poll,
+                        // the notification becomes the stored permit.
+                    }
+                    if !notified {
+                        block_on(notify.notified());
+                    }
+                }
+                seen = now;
+            }
+        })
+    };
+    for _ in 0..items {
+        produced.fetch_add(1, Ordering::SeqCst);
+        notify.notify_one();
+    }
+    consumer.join().unwrap();
+}

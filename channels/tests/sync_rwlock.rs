@@ -78,3 +78,57 @@ fn writer_is_not_starved_by_overlapping_readers() {
     }
     assert_eq!(*rw.try_read().unwrap(), 50);
 }
+
+#[test]
+fn random_cancellation_strands_nobody() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    let iters = if cfg!(miri) { 30 } else { 3_000 };
+    let rw = Arc::new(RwLock::new(0u64));
+    let writes = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let (rw, writes) = (rw.clone(), writes.clone());
+            thread::spawn(move || {
+                let mut rng = 0xA5A5_5A5A_u64 + t;
+                for _ in 0..iters {
+                    let r = xorshift(&mut rng);
+                    let write = r % 3 == 0;
+                    if r % 4 == 1 {
+                        // Start an acquisition and abandon it after one poll.
+                        let mut cx = Context::from_waker(Waker::noop());
+                        if write {
+                            let mut f = pin!(rw.write());
+                            if let Poll::Ready(mut g) = f.as_mut().poll(&mut cx) {
+                                *g += 1;
+                                writes.fetch_add(1, Ordering::SeqCst);
+                            }
+                        } else {
+                            let mut f = pin!(rw.read());
+                            let _ = f.as_mut().poll(&mut cx);
+                        }
+                    } else if write {
+                        *block_on(rw.write()) += 1;
+                        writes.fetch_add(1, Ordering::SeqCst);
+                    } else {
+                        drop(block_on(rw.read()));
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let g = rw.try_write().expect("lock stranded by a cancelled waiter");
+    assert_eq!(*g, writes.load(Ordering::SeqCst) as u64);
+}

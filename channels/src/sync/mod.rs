@@ -68,7 +68,10 @@ pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use mutex::{Lock, LockOwned, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
 pub use once_cell::{OnceCell, SetError};
-pub use rwlock::{Read, RwLock, RwLockReadGuard, RwLockWriteGuard, Write};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, Read, ReadOwned, RwLock, RwLockReadGuard,
+    RwLockWriteGuard, Write, WriteOwned,
+};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
     TryAcquireError,

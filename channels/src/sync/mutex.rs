@@ -180,7 +180,8 @@ impl<T> Mutex<T> {
     /// invariant) also means nobody is queued.
     fn try_lock_fast(&self) -> bool {
         // Acquire: taking the lock must see everything the previous owner
-        // wrote before its Release in `unlock`.
+        // wrote before its Release in `unlock`. A failed CAS takes nothing
+        // and reads nothing guarded, so its ordering is Relaxed.
         self.word
             .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
@@ -266,7 +267,9 @@ impl<T> Mutex<T> {
 
     fn unlock(&self) {
         // Release: publishes our writes to the next owner's Acquire CAS.
-        // Fails if `QUEUED` is set: then the mutex goes to a waiter.
+        // Fails if `QUEUED` is set: then the mutex goes to a waiter through
+        // the `waiters` lock, which orders the hand-off itself (so the
+        // failure ordering is Relaxed).
         if self
             .word
             .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
@@ -284,6 +287,8 @@ impl<T> Mutex<T> {
     /// waker must be woken after the `waiters` lock is released),
     /// otherwise by clearing the word.
     fn hand_off(&self, waiters: &mut WaitList<()>) -> Option<Waker> {
+        // Relaxed: `LOCKED` is ours, set by this thread or handed to us
+        // under the `waiters` lock; any ordering sees it.
         debug_assert!(self.word.load(Ordering::Relaxed) & LOCKED != 0);
         match waiters.wake_front() {
             Some(waker) => {

@@ -21,6 +21,7 @@ use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use crate::loom::cell::UnsafeCell;
@@ -95,6 +96,23 @@ impl<T> RwLock<T> {
     /// Waits for exclusive access. Cancel-safe.
     pub fn write(&self) -> Write<'_, T> {
         Write {
+            lock: self,
+            key: None,
+        }
+    }
+
+    /// [`RwLock::read`] for an `Arc<RwLock>`: the guard keeps the lock
+    /// alive and has no lifetime.
+    pub fn read_owned(self: Arc<Self>) -> ReadOwned<T> {
+        ReadOwned {
+            lock: self,
+            key: None,
+        }
+    }
+
+    /// [`RwLock::write`] for an `Arc<RwLock>`.
+    pub fn write_owned(self: Arc<Self>) -> WriteOwned<T> {
+        WriteOwned {
             lock: self,
             key: None,
         }
@@ -317,6 +335,58 @@ acquire_future!(
     Access::Write
 );
 
+macro_rules! acquire_owned_future {
+    ($(#[$doc:meta])* $name:ident, $guard:ident, $access:expr) => {
+        $(#[$doc])*
+        #[must_use = "futures do nothing unless polled"]
+        pub struct $name<T> {
+            lock: Arc<RwLock<T>>,
+            key: Option<Key>,
+        }
+
+        impl<T> Future for $name<T> {
+            type Output = $guard<T>;
+
+            fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+                let this = self.get_mut();
+                ready!(this.lock.poll_acquire($access, &mut this.key, cx));
+                Poll::Ready($guard {
+                    lock: this.lock.clone(),
+                })
+            }
+        }
+
+        impl<T> Drop for $name<T> {
+            fn drop(&mut self) {
+                if let Some(key) = self.key.take() {
+                    self.lock.cancel(key);
+                }
+            }
+        }
+
+        impl<T> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("queued", &self.key.is_some())
+                    .finish()
+            }
+        }
+    };
+}
+
+acquire_owned_future!(
+    /// The future returned by [`RwLock::read_owned`].
+    ReadOwned,
+    OwnedRwLockReadGuard,
+    Access::Read
+);
+acquire_owned_future!(
+    /// The future returned by [`RwLock::write_owned`].
+    WriteOwned,
+    OwnedRwLockWriteGuard,
+    Access::Write
+);
+
 /// Shared access to an [`RwLock`]'s value.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct RwLockReadGuard<'a, T> {
@@ -389,6 +459,67 @@ impl<T> Drop for RwLockWriteGuard<'_, T> {
 }
 
 impl<T: fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// A read guard that owns an `Arc` of its lock (from
+/// [`RwLock::read_owned`]).
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedRwLockReadGuard<T> {
+    lock: Arc<RwLock<T>>,
+}
+
+impl<T> Deref for OwnedRwLockReadGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: as for `RwLockReadGuard`: `readers > 0` while we live.
+        self.lock.data.with(|p| unsafe { &*p })
+    }
+}
+
+impl<T> Drop for OwnedRwLockReadGuard<T> {
+    fn drop(&mut self) {
+        self.lock.release(Access::Read);
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OwnedRwLockReadGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// A write guard that owns an `Arc` of its lock (from
+/// [`RwLock::write_owned`]).
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedRwLockWriteGuard<T> {
+    lock: Arc<RwLock<T>>,
+}
+
+impl<T> Deref for OwnedRwLockWriteGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: `writer` is set while this guard lives: no other guard.
+        self.lock.data.with(|p| unsafe { &*p })
+    }
+}
+
+impl<T> DerefMut for OwnedRwLockWriteGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`, and `&mut self` makes the borrow unique.
+        self.lock.data.with_mut(|p| unsafe { &mut *p })
+    }
+}
+
+impl<T> Drop for OwnedRwLockWriteGuard<T> {
+    fn drop(&mut self) {
+        self.lock.release(Access::Write);
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OwnedRwLockWriteGuard<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
@@ -479,6 +610,26 @@ mod tests {
         drop(r);
         assert!(w.woken());
         drop(w.ready());
+    }
+
+    #[test]
+    fn owned_guards_and_cancelled_owned_waiter() {
+        let rw = Arc::new(RwLock::new(1));
+        let mut w = Task::new(rw.clone().write_owned());
+        let mut g = w.ready();
+        *g += 1;
+        let mut r1 = Task::new(rw.clone().read_owned());
+        let mut r2 = Task::new(rw.clone().read_owned());
+        r1.pending();
+        r2.pending();
+        drop(g);
+        assert!(r1.woken() && r2.woken());
+        drop(r1); // granted, never collected: releases its read
+        let read = r2.ready();
+        assert_eq!(*read, 2);
+        assert!(rw.try_write().is_err());
+        drop(read);
+        assert!(rw.try_write().is_ok());
     }
 
     #[test]

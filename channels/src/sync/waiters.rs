@@ -31,14 +31,18 @@
 //! A `WaitList` has no synchronisation of its own. Each primitive keeps it,
 //! together with the counters it guards (locked flag, permits, ...), inside
 //! one `crate::loom::sync::Mutex`; that lock protects every field of the
-//! primitive's state (the one exception, `Mutex`'s lock word, documents
-//! its own protocol in `mutex.rs`). While that lock is held the code must never wake a
-//! [`Waker`] (waking runs executor code, which may poll the woken task
-//! inline and re-enter the primitive: a deadlock) and must never run user
-//! code (a panic there would leave the state half-updated). Wakers taken
-//! from the list are collected in a [`WakeList`] and woken after the lock is
-//! released. Dropping or cloning a waker under the lock is allowed: both are
-//! reference-count operations in every executor.
+//! primitive's state. (The few atomics outside it, `Mutex`'s lock word,
+//! `Notify`'s call counter and `OnceCell`'s flag, document their own
+//! protocols where they are declared.)
+//!
+//! While that lock is held the code must never wake a [`Waker`] (waking
+//! runs executor code, which may poll the woken task inline and re-enter
+//! the primitive: a deadlock) and must never run user code such as a
+//! value's `Drop` (a panic there would leave the state half-updated).
+//! Wakers taken from the list are collected in a [`WakeList`] and woken
+//! after the lock is released. Cloning or dropping a waker under the lock
+//! is allowed: both are reference-count operations in the executors goro
+//! supports (std's `Wake`, `futures`, tokio, goro).
 
 use std::fmt;
 use std::task::Waker;
@@ -278,29 +282,48 @@ impl<W> fmt::Debug for WaitList<W> {
 /// Wakers taken out of a [`WaitList`] under the lock, woken after it is
 /// released. Wakes on drop too, so an early return cannot lose a wake-up;
 /// declare it *before* the lock guard so that the guard is dropped first.
+/// The first waker is stored inline: the common single wake-up does not
+/// allocate.
 #[derive(Default)]
 pub(crate) struct WakeList {
-    wakers: Vec<Waker>,
+    first: Option<Waker>,
+    rest: Vec<Waker>,
 }
 
 impl WakeList {
-    pub(crate) fn new() -> Self {
-        WakeList { wakers: Vec::new() }
+    pub(crate) const fn new() -> Self {
+        WakeList {
+            first: None,
+            rest: Vec::new(),
+        }
     }
 
     pub(crate) fn push(&mut self, waker: Waker) {
-        self.wakers.push(waker);
+        if self.first.is_none() {
+            self.first = Some(waker);
+        } else {
+            self.rest.push(waker);
+        }
     }
 
     pub(crate) fn extend(&mut self, waker: Option<Waker>) {
         if let Some(waker) = waker {
-            self.wakers.push(waker);
+            self.push(waker);
         }
     }
 
-    /// Wakes everything collected so far. Call only with the lock released.
+    #[cfg(all(test, not(loom)))]
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// Wakes everything collected so far, oldest first. Call only with the
+    /// lock released.
     pub(crate) fn wake_all(&mut self) {
-        for waker in self.wakers.drain(..) {
+        if let Some(waker) = self.first.take() {
+            waker.wake();
+        }
+        for waker in self.rest.drain(..) {
             waker.wake();
         }
     }
@@ -420,7 +443,7 @@ mod tests {
             n += 1;
             *d = n;
         });
-        assert_eq!(wakers.wakers.len(), 3);
+        assert_eq!(wakers.len(), 3);
         let got: Vec<i32> = keys
             .into_iter()
             .map(|k| list.poll_key(k, Waker::noop()).unwrap())
