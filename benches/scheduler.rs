@@ -339,8 +339,8 @@ fn print_summary(started: SystemTime) {
     let Some(dir) = criterion_dir() else {
         return;
     };
-    println!();
-    println!("median ns/op      goro_mt   tokio_mt   tokio_ct   goro/tokio_mt   goro/tokio_ct");
+    let mut header =
+        Some("\nmedian ns/op      goro_mt   tokio_mt   tokio_ct   goro/tokio_mt   goro/tokio_ct");
     for (workload, ops) in WORKLOADS {
         let ns: Vec<Option<f64>> = RUNTIMES
             .iter()
@@ -348,6 +348,9 @@ fn print_summary(started: SystemTime) {
             .collect();
         if ns.iter().all(Option::is_none) {
             continue;
+        }
+        if let Some(header) = header.take() {
+            println!("{header}");
         }
         let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
         let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
