@@ -56,6 +56,11 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
     }
 }
 
+thread_local! {
+    /// Whether this thread belongs to a blocking pool.
+    static IN_POOL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 enum Job {
     Task(Notified),
     Closure(Box<dyn FnOnce() + Send>),
@@ -153,8 +158,11 @@ impl BlockingPool {
         self.inner.work.notify_all();
         drop(st);
         drop(queued);
+        // Shut down from a pool thread (a blocking task dropped the runtime):
+        // do not wait for ourselves.
+        let own = usize::from(IN_POOL.with(|p| p.get()));
         let mut st = self.inner.state.lock().unwrap();
-        while st.threads > 0 {
+        while st.threads > own {
             st = match deadline {
                 None => self.inner.exited.wait(st).unwrap(),
                 Some(d) => {
@@ -207,6 +215,7 @@ impl Inner {
     }
 
     fn run(self: Arc<Self>) {
+        IN_POOL.with(|p| p.set(true));
         let runtime = self.runtime.get().and_then(Weak::upgrade);
         let _enter = runtime.as_ref().map(|shared| {
             (

@@ -132,7 +132,7 @@ impl Idle {
         all
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn counts(&self) -> (usize, usize) {
         let s = self.state.load(SeqCst);
         (searching(s), unparked(s))
@@ -183,7 +183,7 @@ mod loom_tests {
     //! another thread submits work. The work must be picked up (the model
     //! would deadlock otherwise, which loom reports).
     use super::*;
-    use crate::loom::sync::atomic::AtomicBool;
+    use crate::loom::sync::atomic::{fence, AtomicBool};
     use crate::loom::thread;
     use crate::park::Parker;
     use std::sync::Arc;
@@ -197,7 +197,8 @@ mod loom_tests {
 
             let (i2, p2, q2) = (idle.clone(), parker.clone(), queue.clone());
             let submitter = thread::spawn(move || {
-                q2.store(true, SeqCst); // push to the injector
+                q2.swap(true, SeqCst); // push to the injector (an RMW, as SegQueue::push)
+                fence(SeqCst); // as in Shared::push_remote
                 if i2.notify_one().is_some() {
                     p2.unpark();
                 }
@@ -213,6 +214,7 @@ mod loom_tests {
                     break;
                 }
                 let last = idle.transition_to_parked(0, searching);
+                fence(SeqCst); // as in M::park
                 if last && queue.load(SeqCst) {
                     if idle.notify_one().is_some() {
                         parker.unpark();

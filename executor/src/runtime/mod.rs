@@ -101,7 +101,13 @@ impl Runtime {
         // the flag.
         shared.shutdown.store(true, Ordering::Release);
         shared.unpark_all();
+        let me = std::thread::current().id();
         for worker in self.workers.drain(..) {
+            if worker.thread().id() == me {
+                // Dropped from a task on this very worker: it exits when the
+                // task returns; joining it here would wait for ourselves.
+                continue;
+            }
             // A worker only panics through a bug in goro; keep shutting down.
             let _ = worker.join();
         }

@@ -1,10 +1,11 @@
 //! Tasks: goro's G.
 //!
-//! A task is one heap record ([`raw`]) holding its state word ([`state`]),
-//! its future and then its output. Three kinds of handle own references to
-//! it: the runtime's owned-task list ([`list`]), a queued [`Notified`] (at
-//! most one, guarded by the NOTIFIED bit) and the [`JoinHandle`]; every
-//! task [`Waker`](std::task::Waker) is one more ([`waker`]).
+//! A task is one heap record (`raw.rs`) holding its state word
+//! (`state.rs`), its future and then its output. Three kinds of handle own
+//! references to it: the runtime's owned-task list (`list.rs`), a queued
+//! `Notified` (at most one, guarded by the NOTIFIED bit) and the
+//! [`JoinHandle`]; every task [`Waker`](std::task::Waker) is one more
+//! (`waker.rs`).
 
 pub(crate) mod join;
 pub(crate) mod list;
@@ -174,5 +175,7 @@ pub async fn yield_now() {
 
 #[cfg(all(test, loom))]
 mod loom_state;
+#[cfg(test)]
+mod test_sched;
 #[cfg(all(test, not(loom)))]
-pub(crate) mod tests;
+mod tests;

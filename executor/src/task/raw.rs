@@ -148,7 +148,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let cell = unsafe { cell::<F, S>(ptr) };
     match cell.header.state.transition_to_running() {
         ToRunning::Poll => {}
-        ToRunning::Cancel => return cancel_and_complete(cell, 1),
+        ToRunning::Cancel => return cancel_and_complete::<F, S>(ptr, 1),
         ToRunning::Skip => return,
         // SAFETY: that was the last reference.
         ToRunning::Dealloc => return unsafe { dealloc::<F, S>(ptr) },
@@ -174,7 +174,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
                 ToIdle::Idle => {}
                 // SAFETY: the poller's reference passes to the Notified.
                 ToIdle::Requeue => cell.scheduler.yield_now(unsafe { Notified::from_raw(ptr) }),
-                ToIdle::Cancel => cancel_and_complete(cell, 1),
+                ToIdle::Cancel => cancel_and_complete::<F, S>(ptr, 1),
             }
             return;
         }
@@ -189,7 +189,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         (_, output) => output,
     };
     let _ = set_stage(cell, Stage::Finished(output));
-    complete(cell, 1);
+    complete::<F, S>(ptr, 1);
 }
 
 /// Replaces the stage (we own it), catching a panic from the old value's
@@ -206,19 +206,25 @@ fn set_stage<F: Future, S>(cell: &Cell<F, S>, new: Stage<F>) -> std::thread::Res
 
 /// Drops the future of a task whose RUNNING bit we hold, stores a cancelled
 /// (or, if the destructor panicked, a panic) error and completes it.
-fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, refs: usize) {
+fn cancel_and_complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
+    // SAFETY: the caller holds RUNNING and a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
     let id = cell.header.id;
     let err = match set_stage(cell, Stage::Consumed) {
         Ok(()) => JoinError::cancelled(id),
         Err(payload) => JoinError::panic(id, payload),
     };
     let _ = set_stage(cell, Stage::Finished(Err(err)));
-    complete(cell, refs);
+    complete::<F, S>(ptr, refs);
 }
 
 /// Publishes completion, hands the output to the JoinHandle or drops it,
 /// leaves the owned list and drops `refs` references plus the list's.
-fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, refs: usize) {
+/// `ptr` is the record's own pointer; no reference to the record is passed
+/// in as an argument, since the record may be freed here.
+fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
+    // SAFETY: the caller holds RUNNING and `refs` references.
+    let cell = unsafe { cell::<F, S>(ptr) };
     let prev = cell.header.state.transition_to_complete();
     if !prev.has_join_interest() {
         // Nobody will read the output.
@@ -243,15 +249,11 @@ fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, refs: usize) {
             cell.join_waker.with_mut(|slot| unsafe { *slot = None });
         }
     }
-    let listed = cell.scheduler.release(RawTask(cell_ptr(cell)));
+    let listed = cell.scheduler.release(RawTask(ptr));
     if cell.header.state.ref_dec(refs + usize::from(listed)) {
         // SAFETY: that was the last reference.
-        unsafe { dealloc::<F, S>(cell_ptr(cell)) }
+        unsafe { dealloc::<F, S>(ptr) }
     }
-}
-
-fn cell_ptr<F: Future, S>(cell: &Cell<F, S>) -> NonNull<Header> {
-    NonNull::from(&cell.header)
 }
 
 unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
@@ -336,7 +338,7 @@ unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the owned list's reference (now ours) keeps it alive.
     let cell = unsafe { cell::<F, S>(ptr) };
     if cell.header.state.transition_to_shutdown() {
-        cancel_and_complete(cell, 1);
+        cancel_and_complete::<F, S>(ptr, 1);
     } else if cell.header.state.ref_dec(1) {
         // SAFETY: last reference.
         unsafe { dealloc::<F, S>(ptr) }

@@ -59,7 +59,7 @@ pub(crate) const JOIN_INTEREST: usize = 1 << 4;
 /// `JoinHandle` may only write the slot while this bit is clear.
 pub(crate) const JOIN_WAKER: usize = 1 << 5;
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 const STATUS_MASK: usize = (1 << 6) - 1;
 const REF_SHIFT: u32 = 6;
 const REF_ONE: usize = 1 << REF_SHIFT;
@@ -381,7 +381,7 @@ impl State {
         prev >> REF_SHIFT == n
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn status_bits(&self) -> usize {
         self.load().0 & STATUS_MASK
     }

@@ -27,6 +27,13 @@ fn header<'a>(data: *const ()) -> &'a Header {
     unsafe { &*(data as *const Header) }
 }
 
+/// The record's pointer, with the provenance it was created with (not
+/// re-derived from a `&Header`, which would not allow freeing the record).
+fn ptr(data: *const ()) -> NonNull<Header> {
+    // SAFETY: waker data pointers are task pointers, never null.
+    unsafe { NonNull::new_unchecked(data as *mut Header) }
+}
+
 unsafe fn clone(data: *const ()) -> RawWaker {
     header(data).state.ref_inc();
     RawWaker::new(data, &VTABLE)
@@ -34,13 +41,12 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 
 unsafe fn wake(data: *const ()) {
     let h = header(data);
-    let ptr = NonNull::from(h);
     match h.state.transition_to_notified_by_val() {
         ToNotified::Nothing => {}
         // SAFETY: our reference becomes the Notified's.
-        ToNotified::Submit => unsafe { (h.vtable.schedule)(ptr) },
+        ToNotified::Submit => unsafe { (h.vtable.schedule)(ptr(data)) },
         // SAFETY: that was the last reference.
-        ToNotified::Dealloc => unsafe { (h.vtable.dealloc)(ptr) },
+        ToNotified::Dealloc => unsafe { (h.vtable.dealloc)(ptr(data)) },
     }
 }
 
@@ -48,7 +54,7 @@ unsafe fn wake_by_ref(data: *const ()) {
     let h = header(data);
     if h.state.transition_to_notified_by_ref() == ToNotified::Submit {
         // SAFETY: the transition took a reference for the Notified.
-        unsafe { (h.vtable.schedule)(NonNull::from(h)) }
+        unsafe { (h.vtable.schedule)(ptr(data)) }
     }
 }
 
@@ -56,6 +62,6 @@ unsafe fn drop_waker(data: *const ()) {
     let h = header(data);
     if h.state.ref_dec(1) {
         // SAFETY: last reference.
-        unsafe { (h.vtable.dealloc)(NonNull::from(h)) }
+        unsafe { (h.vtable.dealloc)(ptr(data)) }
     }
 }
