@@ -51,12 +51,15 @@ async fn semaphore_bounds_concurrency_and_wait_group_waits() {
             wg.clone(),
         );
         goro::spawn(async move {
-            let _permit = sem.acquire().await.unwrap();
+            let permit = sem.acquire().await.unwrap();
             let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
             max_seen.fetch_max(now, Ordering::SeqCst);
             goro::task::yield_now().await;
             inside.fetch_sub(1, Ordering::SeqCst);
             finished.fetch_add(1, Ordering::SeqCst);
+            // The permit goes back before done(), so that once wait()
+            // returns every permit is home.
+            drop(permit);
             wg.done();
         });
     }
