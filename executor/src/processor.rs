@@ -104,6 +104,28 @@ impl RunNext {
         NonNull::new(old).map(|p| unsafe { <Notified as QueueItem>::from_raw(p.cast()) })
     }
 
+    /// A stealer takes the task only if it is still the same one after
+    /// `spins` spin-loop hints, i.e. its owner did not get to it (Go's
+    /// `runqgrab` waits before stealing runnext for the same reason).
+    pub(crate) fn steal_if_stale(&self, spins: u32) -> Option<Notified> {
+        // Relaxed: only compared below; the CAS acquires.
+        let seen = self.0.load(Ordering::Relaxed);
+        if seen.is_null() {
+            return None;
+        }
+        for _ in 0..spins {
+            std::hint::spin_loop();
+        }
+        // Acquire: pairs with the Release in `swap`. If the slot changed,
+        // the owner took the task (or replaced it): leave it alone.
+        let taken = self
+            .0
+            .compare_exchange(seen, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed)
+            .ok()?;
+        // SAFETY: the slot held that reference; the CAS made it ours alone.
+        NonNull::new(taken).map(|p| unsafe { <Notified as QueueItem>::from_raw(p.cast()) })
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         // Relaxed: a hint; callers that need a decision re-check.
         self.0.load(Ordering::Relaxed).is_null()

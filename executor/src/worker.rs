@@ -88,6 +88,13 @@ use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a searcher watches another P's runnext before taking it: if
+/// the owner is about to run the task (the common case: it is between two
+/// polls) it will have taken it by then. Go sleeps 3 µs for the same
+/// reason in `runqgrab`; a few hundred nanoseconds of spinning is enough
+/// to keep hand-off chains (chained spawns, ping-pong) on one P.
+const RUNNEXT_STEAL_SPINS: u32 = 256;
+
 /// See "Runnext starvation guard".
 pub(crate) const MAX_RUNNEXT_STREAK: u32 = 3;
 
@@ -239,7 +246,9 @@ impl<'a> M<'a> {
             }
             // Nothing anywhere else: take a runnext task that its P has not
             // got round to (it may be stuck in a long poll).
-            others.into_iter().find_map(|i| remotes[i].runnext.take())
+            others
+                .into_iter()
+                .find_map(|i| remotes[i].runnext.steal_if_stale(RUNNEXT_STEAL_SPINS))
         })
     }
 
