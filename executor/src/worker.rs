@@ -15,7 +15,10 @@
 //! 6. as a searcher, the other Ps' queues in random order, stealing half;
 //!    then the injector again; then, only if all of that was empty, the
 //!    other Ps' runnext slots (Go's `stealRunNextG`; tokio's LIFO slot
-//!    cannot be stolen, so a task stuck behind a long poll waits for it);
+//!    cannot be stolen, so a task stuck behind a long poll waits for it).
+//!    A runnext task is taken only if it is still there after a short spin
+//!    (`RUNNEXT_STEAL_SPINS`), so a P that is merely between two polls
+//!    keeps its hand-off chain;
 //! 7. park.
 //!
 //! Every `event_interval` (61) ticks a busy M polls the reactor without
