@@ -197,7 +197,14 @@ mod loom_tests {
 
             let (i2, p2, q2) = (idle.clone(), parker.clone(), queue.clone());
             let submitter = thread::spawn(move || {
-                q2.swap(true, SeqCst); // push to the injector (an RMW, as SegQueue::push)
+                // Push to the injector. Modelled as an RMW, which is what
+                // SegQueue::push does (a CAS on the tail). With a plain
+                // store followed by fence(SeqCst), loom 0.7 produced an
+                // execution in which the M, after synchronising with this
+                // thread through the parker and the sleepers lock, still read
+                // the old value: a coherence violation the memory model
+                // forbids, so a loom artefact rather than a protocol bug.
+                q2.swap(true, SeqCst);
                 fence(SeqCst); // as in Shared::push_remote
                 if i2.notify_one().is_some() {
                     p2.unpark();
