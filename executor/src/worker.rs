@@ -284,6 +284,7 @@ impl<'a> M<'a> {
             }
         }
         loop {
+            // Acquire: pairs with the Release in the block_on MainWaker.
             let main_woken = || main.is_some_and(|w| w.load(Ordering::Acquire));
             if shared.is_shutdown() {
                 return;
