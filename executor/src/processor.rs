@@ -8,12 +8,12 @@
 //! runtime's shared state. Because the two are separate, a P can be handed
 //! to another thread whole (Go's `handoffp`) by moving the box.
 
+use crate::loom::sync::atomic::{AtomicPtr, Ordering};
 use crate::park::Parker;
 use crate::queue::{Local, QueueItem, Steal};
 use crate::task::raw::Header;
 use crate::task::Notified;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
 pub(crate) struct P {
@@ -135,5 +135,44 @@ impl RunNext {
 impl Drop for RunNext {
     fn drop(&mut self) {
         drop(self.take());
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The runnext slot hands each task to exactly one of its owner and a
+    //! stealer, and loses none.
+    use super::RunNext;
+    use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use crate::loom::thread;
+    use crate::task::test_sched::TestSched;
+    use std::sync::Arc;
+
+    #[test]
+    fn owner_take_races_stealer() {
+        loom::model(|| {
+            let s = TestSched::new();
+            let ran = Arc::new(AtomicUsize::new(0));
+            let r = ran.clone();
+            let join = s.spawn(async move {
+                r.fetch_add(1, SeqCst);
+            });
+            let slot = Arc::new(RunNext::new());
+            assert!(slot.swap(s.pop().unwrap()).is_none());
+            let stealer = {
+                let slot = slot.clone();
+                thread::spawn(move || slot.steal_if_stale(0))
+            };
+            let mine = slot.take();
+            let stolen = stealer.join().unwrap();
+            assert!(mine.is_some() != stolen.is_some(), "taken twice or lost");
+            mine.or(stolen).unwrap().run();
+            assert_eq!(ran.load(SeqCst), 1);
+            assert!(join.is_finished());
+            drop(join);
+            drop(slot);
+            s.run_all();
+            assert_eq!(Arc::strong_count(&s), 1);
+        });
     }
 }

@@ -195,6 +195,6 @@ pub async fn yield_now() {
 #[cfg(all(test, loom))]
 mod loom_state;
 #[cfg(test)]
-mod test_sched;
+pub(crate) mod test_sched;
 #[cfg(all(test, not(loom)))]
 mod tests;
