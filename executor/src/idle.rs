@@ -222,10 +222,8 @@ mod loom_tests {
                 }
                 let last = idle.transition_to_parked(0, searching);
                 fence(SeqCst); // as in M::park
-                if last && queue.load(SeqCst) {
-                    if idle.notify_one().is_some() {
-                        parker.unpark();
-                    }
+                if last && queue.load(SeqCst) && idle.notify_one().is_some() {
+                    parker.unpark();
                 }
                 loop {
                     parker.park();
