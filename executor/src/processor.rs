@@ -21,10 +21,16 @@ pub(crate) struct P {
     pub(crate) index: usize,
     /// The owner's end of the 256-slot ring.
     pub(crate) run_queue: Local<Notified>,
-    /// Scheduler ticks: tasks taken by this P. Every
-    /// `global_queue_interval` ticks the injector is checked first, every
-    /// `event_interval` ticks the reactor is polled.
+    /// Scheduler ticks: tasks taken by this P (wrapping; for task dumps
+    /// and statistics).
     pub(crate) tick: u32,
+    /// Ticks until the injector is checked first; reset to
+    /// `global_queue_interval`. A countdown rather than `tick % interval`:
+    /// the interval is a runtime value and a division per task costs more
+    /// than the rest of the bookkeeping.
+    pub(crate) until_global: u32,
+    /// Ticks until a busy M polls the reactor; reset to `event_interval`.
+    pub(crate) until_event: u32,
     /// Consecutive tasks taken from runnext; capped (see
     /// "Runnext starvation guard" in `worker.rs`).
     pub(crate) runnext_streak: u32,
@@ -33,11 +39,18 @@ pub(crate) struct P {
 }
 
 impl P {
-    pub(crate) fn new(index: usize, run_queue: Local<Notified>) -> P {
+    pub(crate) fn new(
+        index: usize,
+        run_queue: Local<Notified>,
+        global_queue_interval: u32,
+        event_interval: u32,
+    ) -> P {
         P {
             index,
             run_queue,
             tick: 0,
+            until_global: global_queue_interval,
+            until_event: event_interval,
             runnext_streak: 0,
             rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
         }

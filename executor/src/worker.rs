@@ -160,15 +160,26 @@ impl<'a> M<'a> {
     /// Finds the next task to run (see "Finding work"), or `None` if the M
     /// should park.
     pub(crate) fn next_task(&self) -> Option<Notified> {
-        let tick = self.with_p(|p| {
+        let config = &self.shared.config;
+        let (global_first, poll_events) = self.with_p(|p| {
             p.tick = p.tick.wrapping_add(1);
-            p.tick
+            p.until_global -= 1;
+            p.until_event -= 1;
+            let global_first = p.until_global == 0;
+            if global_first {
+                p.until_global = config.global_queue_interval;
+            }
+            let poll_events = p.until_event == 0;
+            if poll_events {
+                p.until_event = config.event_interval;
+            }
+            (global_first, poll_events)
         });
-        if tick % self.shared.config.event_interval == 0 {
+        if poll_events {
             self.poll_driver();
         }
         let task = self
-            .with_p(|p| self.find_local(p, tick))
+            .with_p(|p| self.find_local(p, global_first))
             .or_else(|| self.steal());
         if task.is_some() && self.ctx.searching.replace(false) && self.shared.idle.stop_searching()
         {
@@ -179,10 +190,10 @@ impl<'a> M<'a> {
         task
     }
 
-    fn find_local(&self, p: &mut P, tick: u32) -> Option<Notified> {
+    fn find_local(&self, p: &mut P, global_first: bool) -> Option<Notified> {
         let shared = self.shared;
         let runnext = &shared.remotes[p.index].runnext;
-        if tick % shared.config.global_queue_interval == 0 {
+        if global_first {
             if let Some(task) = shared.injector.pop() {
                 return Some(task);
             }

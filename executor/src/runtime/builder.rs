@@ -186,7 +186,12 @@ impl Builder {
         let mut remotes = Vec::with_capacity(workers);
         for index in 0..workers {
             let (local, steal) = crate::queue::local();
-            ps.push(Box::new(P::new(index, local)));
+            ps.push(Box::new(P::new(
+                index,
+                local,
+                self.global_queue_interval,
+                self.event_interval,
+            )));
             remotes.push(Remote {
                 steal,
                 runnext: RunNext::new(),
