@@ -104,7 +104,10 @@ fn drive<F: Future>(shared: &Arc<Shared>, p: Box<P>, mut future: Pin<&mut F>) ->
     loop {
         // Acquire: pairs with the Release in MainWaker.
         if main.woken.swap(false, Ordering::Acquire) {
-            if let Poll::Ready(out) = goro_coop::unconstrained(|| future.as_mut().poll(&mut cx)) {
+            // Budgeted like a task: this thread also runs the runtime's
+            // tasks, so a block_on body that drains an always-ready
+            // resource must still let them run.
+            if let Poll::Ready(out) = goro_coop::with_budget(|| future.as_mut().poll(&mut cx)) {
                 return out;
             }
         }

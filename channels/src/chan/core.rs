@@ -1,0 +1,259 @@
+//! The channel core: one lock, a ring buffer and two queues of parked
+//! operations, in the shape of Go's `hchan` (runtime/chan.go).
+//!
+//! ## Invariants
+//!
+//! Guarded by `Chan::inner`:
+//!
+//! * At least one of `sendq` and `recvq` holds no live waiter (a live
+//!   waiter's context is `WAITING`). A sender that finds a live receiver
+//!   hands it the value; a receiver that finds a live sender takes its value.
+//! * `buf` non-empty implies `recvq` holds no live waiter: a receiver parks
+//!   only on an empty buffer, and values go to a parked receiver first.
+//! * A sender parks only when `buf.len() >= cap`. `buf` may briefly hold more
+//!   than `cap` values: a value handed to a receiver whose future was then
+//!   dropped goes back to the *front* of the buffer rather than being lost
+//!   (see `reinject`).
+//! * Once `closed` is set no waiter is ever queued again, and every waiter
+//!   queued at that moment has been committed with the "closed" result.
+//! * Stale waiters (context no longer `WAITING`) may sit in a queue until a
+//!   counterparty pops them or their owner removes them; they are skipped.
+//!
+//! The lock is held only for these queue and buffer operations: wakers are
+//! called after it is released, and no user code runs under it (values are
+//! moved, never dropped, inside the critical section).
+
+use std::collections::VecDeque;
+use std::ptr::NonNull;
+use std::sync::PoisonError;
+use std::task::Waker;
+
+use super::waiter::{claim, Claim, Ctx, State, Waiter};
+use super::{TryRecvError, TrySendError};
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::loom::sync::{Mutex, MutexGuard};
+
+/// A channel's shared state: what every `Sender` and `Receiver` points at.
+pub(crate) struct Chan<T> {
+    /// Buffer and wait queues. Never held across a wake or user code.
+    inner: Mutex<Inner<T>>,
+    /// `usize::MAX` for unbounded, 0 for rendezvous.
+    pub(crate) cap: usize,
+    /// Mirror of `Inner::closed` for `is_closed` without the lock; written
+    /// under the lock.
+    closed: AtomicBool,
+    /// Live `Sender` handles; the last one to go closes the channel.
+    pub(crate) senders: AtomicUsize,
+    /// Live `Receiver` handles; the last one to go closes the channel.
+    pub(crate) receivers: AtomicUsize,
+    /// `chan::never()`: nothing is ever sent, and the channel never closes.
+    pub(crate) never: bool,
+}
+
+pub(crate) struct Inner<T> {
+    buf: VecDeque<T>,
+    cap: usize,
+    closed: bool,
+    /// Parked receivers, oldest first.
+    recvq: VecDeque<NonNull<Waiter<T>>>,
+    /// Parked senders (each holding its value), oldest first.
+    sendq: VecDeque<NonNull<Waiter<T>>>,
+}
+
+// SAFETY: the queued pointers refer to waiters whose values are `T`s owned
+// by other threads' futures; moving them between threads is moving `T`s, and
+// every access to them happens under the mutex that owns this `Inner`.
+unsafe impl<T: Send> Send for Inner<T> {}
+
+impl<T> Chan<T> {
+    pub(crate) fn new(cap: usize, never: bool) -> Self {
+        Chan {
+            inner: Mutex::new(Inner {
+                // Rendezvous channels only ever buffer re-injected values.
+                buf: VecDeque::with_capacity(cap.min(1024)),
+                cap,
+                closed: false,
+                recvq: VecDeque::new(),
+                sendq: VecDeque::new(),
+            }),
+            cap,
+            closed: AtomicBool::new(false),
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+            never,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner<T>> {
+        // No invariant is left half-updated by a panic inside the critical
+        // sections (they move values and pointers only), so poisoning can be
+        // ignored.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        // Acquire: a `true` seen here orders after the close that set it.
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes the channel; returns whether this call did it.
+    pub(crate) fn close(&self) -> bool {
+        if self.never {
+            return false;
+        }
+        let wakers = {
+            let mut g = self.lock();
+            if g.closed {
+                return false;
+            }
+            g.closed = true;
+            // Release: pairs with `is_closed`; written under the lock too.
+            self.closed.store(true, Ordering::Release);
+            g.fail_all_waiters()
+        };
+        wakers.into_iter().for_each(Waker::wake);
+        true
+    }
+}
+
+/// Wakes a waker returned by a core operation (after the lock is released).
+pub(crate) fn wake(w: Option<Waker>) {
+    if let Some(w) = w {
+        w.wake();
+    }
+}
+
+impl<T> Inner<T> {
+    /// Pops waiters until one can be claimed; stale ones are dropped.
+    fn pop_live(q: &mut VecDeque<NonNull<Waiter<T>>>) -> Option<Claim<T>> {
+        while let Some(w) = q.pop_front() {
+            // SAFETY: popped under the lock the caller holds (we are inside
+            // `Inner`, reached only through the guard).
+            if let Some(c) = unsafe { claim(w) } {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    /// Whether `q` holds a live waiter of a context other than `me`.
+    fn has_live_other(q: &VecDeque<NonNull<Waiter<T>>>, me: *const Ctx) -> bool {
+        q.iter().any(|w| {
+            // SAFETY: queued waiters and their contexts are alive while we
+            // hold the lock (owners unqueue them under it before freeing).
+            let w = unsafe { w.as_ref() };
+            // SAFETY: as above.
+            w.ctx() != me && unsafe { &*w.ctx() }.state() == State::Waiting
+        })
+    }
+
+    /// Sends without waiting. On success returns a waker to call after
+    /// unlocking. Go's `chansend` fast paths: direct hand-off to a parked
+    /// receiver (`sendDirect`), else the buffer.
+    pub(crate) fn try_send(&mut self, v: T) -> Result<Option<Waker>, TrySendError<T>> {
+        if self.closed {
+            return Err(TrySendError::Closed(v));
+        }
+        if let Some(c) = Self::pop_live(&mut self.recvq) {
+            c.put(v);
+            return Ok(c.finish());
+        }
+        if self.buf.len() < self.cap {
+            self.buf.push_back(v);
+            return Ok(None);
+        }
+        Err(TrySendError::Full(v))
+    }
+
+    /// Receives without waiting. Go's `chanrecv`: from a full buffer, the
+    /// head is taken and the oldest parked sender's value moves to the tail;
+    /// with no buffer, the oldest parked sender's value is taken directly.
+    pub(crate) fn try_recv(&mut self) -> Result<(T, Option<Waker>), TryRecvError> {
+        if let Some(v) = self.buf.pop_front() {
+            let mut waker = None;
+            if self.buf.len() < self.cap {
+                if let Some(c) = Self::pop_live(&mut self.sendq) {
+                    self.buf.push_back(c.take());
+                    waker = c.finish();
+                }
+            }
+            return Ok((v, waker));
+        }
+        if let Some(c) = Self::pop_live(&mut self.sendq) {
+            let v = c.take();
+            return Ok((v, c.finish()));
+        }
+        if self.closed {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    /// Whether a receive by a select owning `me` could complete now.
+    pub(crate) fn recv_ready(&self, me: *const Ctx) -> bool {
+        !self.buf.is_empty() || self.closed || Self::has_live_other(&self.sendq, me)
+    }
+
+    /// Whether a send by a select owning `me` could complete now.
+    pub(crate) fn send_ready(&self, me: *const Ctx) -> bool {
+        self.closed || self.buf.len() < self.cap || Self::has_live_other(&self.recvq, me)
+    }
+
+    /// Parks a receiver. The waiter must stay put until `remove_recv` (or a
+    /// commit) takes it out again.
+    pub(crate) fn push_recv(&mut self, w: NonNull<Waiter<T>>) {
+        debug_assert!(!self.closed);
+        self.recvq.push_back(w);
+    }
+
+    /// Parks a sender whose slot holds its value.
+    pub(crate) fn push_send(&mut self, w: NonNull<Waiter<T>>) {
+        debug_assert!(!self.closed);
+        self.sendq.push_back(w);
+    }
+
+    pub(crate) fn remove_recv(&mut self, w: NonNull<Waiter<T>>) {
+        Self::remove(&mut self.recvq, w)
+    }
+
+    pub(crate) fn remove_send(&mut self, w: NonNull<Waiter<T>>) {
+        Self::remove(&mut self.sendq, w)
+    }
+
+    fn remove(q: &mut VecDeque<NonNull<Waiter<T>>>, w: NonNull<Waiter<T>>) {
+        // Usually the newest entry: search from the back.
+        if let Some(i) = q.iter().rposition(|p| *p == w) {
+            q.remove(i);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Gives back a value that was delivered to a receiver whose future was
+    /// dropped before it saw the value: to another parked receiver, else to
+    /// the front of the buffer (it is the oldest value in flight).
+    pub(crate) fn reinject(&mut self, v: T) -> Option<Waker> {
+        if let Some(c) = Self::pop_live(&mut self.recvq) {
+            c.put(v);
+            return c.finish();
+        }
+        self.buf.push_front(v);
+        None
+    }
+
+    /// Commits every parked operation with the "closed" result: receivers
+    /// get an empty slot (`None`), senders keep their value (an error).
+    fn fail_all_waiters(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        while let Some(c) = Self::pop_live(&mut self.recvq) {
+            wakers.extend(c.finish());
+        }
+        while let Some(c) = Self::pop_live(&mut self.sendq) {
+            wakers.extend(c.finish());
+        }
+        wakers
+    }
+}

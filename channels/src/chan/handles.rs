@@ -1,0 +1,372 @@
+//! `Sender` and `Receiver`: the handles, their futures, `Stream`, `Sink`
+//! and the blocking calls.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomPinned;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::{FusedStream, Stream};
+use futures_sink::Sink;
+
+use super::block::block_on;
+use super::core::{wake, Chan};
+use super::ops::{RecvOp, SendOp};
+use super::{SendError, TryRecvError, TrySendError};
+use crate::loom::sync::atomic::Ordering;
+use crate::loom::sync::Arc;
+
+/// The sending side of a channel. Clone it for more producers; the channel
+/// closes when the last sender is dropped.
+pub struct Sender<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+    /// This handle's `Sink` state: one reusable send, boxed so the handle
+    /// stays `Unpin`. Allocated on the first `start_send`.
+    sink: Option<Pin<Box<SendOp<T>>>>,
+}
+
+/// The receiving side of a channel. Clone it for more consumers; the
+/// channel closes when the last receiver is dropped.
+pub struct Receiver<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+    /// This handle's `Stream` state: one reusable receive, boxed so the
+    /// handle stays `Unpin`. Allocated on the first `poll_next`.
+    stream: Option<Pin<Box<RecvOp<T>>>>,
+}
+
+impl<T> Sender<T> {
+    pub(crate) fn from_chan(chan: Arc<Chan<T>>) -> Self {
+        Sender { chan, sink: None }
+    }
+
+    /// Sends `value`, waiting for buffer space (or, on a rendezvous
+    /// channel, for a receiver to take it). Fails, giving the value back,
+    /// if the channel is or becomes closed. Dropping the future before it
+    /// completes withdraws the value: a dropped send did not send.
+    pub fn send(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture {
+            chan: &self.chan,
+            op: SendOp::new(Some(value)),
+            _pin: PhantomPinned,
+        }
+    }
+
+    /// Sends without waiting.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let w = self.chan.lock().try_send(value)?;
+        wake(w);
+        Ok(())
+    }
+
+    /// Sends, blocking this thread while the channel is full. Do not call
+    /// it from async code (it blocks the executor's thread).
+    pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
+        match self.try_send(value) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(v)) => Err(SendError(v)),
+            Err(TrySendError::Full(v)) => block_on(self.send(v)),
+        }
+    }
+
+    /// Closes the channel: receivers drain what is buffered and then get
+    /// `None`; every waiting and later send fails. Returns whether this call
+    /// closed it (false if it already was).
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// Whether the channel is closed.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// Values buffered right now.
+    pub fn len(&self) -> usize {
+        self.chan.lock().len()
+    }
+
+    /// Whether nothing is buffered right now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer size; `None` for an unbounded channel.
+    pub fn capacity(&self) -> Option<usize> {
+        capacity(&self.chan)
+    }
+
+    /// Whether two handles belong to the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Receiver<T> {
+    pub(crate) fn from_chan(chan: Arc<Chan<T>>) -> Self {
+        Receiver { chan, stream: None }
+    }
+
+    /// Receives the next value, waiting for one; `None` once the channel is
+    /// closed and drained. Dropping the future before it completes never
+    /// takes a value (one already handed to it goes back to the channel).
+    pub fn recv(&self) -> RecvFuture<'_, T> {
+        RecvFuture {
+            chan: &self.chan,
+            op: RecvOp::new(),
+            _pin: PhantomPinned,
+        }
+    }
+
+    /// Receives without waiting.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        if self.chan.never {
+            return Err(TryRecvError::Empty);
+        }
+        let (v, w) = self.chan.lock().try_recv()?;
+        wake(w);
+        Ok(v)
+    }
+
+    /// Receives, blocking this thread while the channel is empty. Do not
+    /// call it from async code (it blocks the executor's thread).
+    pub fn recv_blocking(&self) -> Option<T> {
+        match self.try_recv() {
+            Ok(v) => Some(v),
+            Err(TryRecvError::Closed) => None,
+            Err(TryRecvError::Empty) => block_on(self.recv()),
+        }
+    }
+
+    /// Closes the channel (see [`Sender::close`]).
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// Whether the channel is closed (it may still hold values).
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// Values buffered right now.
+    pub fn len(&self) -> usize {
+        self.chan.lock().len()
+    }
+
+    /// Whether nothing is buffered right now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer size; `None` for an unbounded channel.
+    pub fn capacity(&self) -> Option<usize> {
+        capacity(&self.chan)
+    }
+
+    /// Whether two handles belong to the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+fn capacity<T>(chan: &Chan<T>) -> Option<usize> {
+    (chan.cap != usize::MAX).then_some(chan.cap)
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        // Relaxed: we hold a handle, so the count cannot concurrently reach
+        // zero; the increment needs no ordering (as in `Arc::clone`).
+        self.chan.senders.fetch_add(1, Ordering::Relaxed);
+        Sender::from_chan(self.chan.clone())
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        // Relaxed: as for `Sender::clone`.
+        self.chan.receivers.fetch_add(1, Ordering::Relaxed);
+        Receiver::from_chan(self.chan.clone())
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if let Some(op) = self.sink.as_mut() {
+            op.as_mut().cancel(&self.chan);
+        }
+        // AcqRel: the last handle's close must come after every other
+        // handle's last use (as in `Arc::drop`).
+        if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.chan.close();
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if let Some(op) = self.stream.as_mut() {
+            op.as_mut().cancel(&self.chan);
+        }
+        // AcqRel: as for `Sender::drop`.
+        if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.chan.close();
+        }
+    }
+}
+
+/// The future of [`Sender::send`].
+#[must_use = "futures do nothing unless polled"]
+pub struct SendFuture<'a, T> {
+    chan: &'a Chan<T>,
+    op: SendOp<T>,
+    _pin: PhantomPinned,
+}
+
+impl<T> SendFuture<'_, T> {
+    fn op(self: Pin<&mut Self>) -> (Pin<&mut SendOp<T>>, &Chan<T>) {
+        // SAFETY: structural pinning of `op`; it is never moved out.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above.
+        (unsafe { Pin::new_unchecked(&mut this.op) }, this.chan)
+    }
+}
+
+impl<T> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (op, chan) = self.op();
+        op.poll_send(chan, cx)
+    }
+}
+
+impl<T> Drop for SendFuture<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: `self` is pinned (drop is the last use of a pinned value).
+        let (op, chan) = unsafe { Pin::new_unchecked(self) }.op();
+        op.cancel(chan);
+    }
+}
+
+/// The future of [`Receiver::recv`].
+#[must_use = "futures do nothing unless polled"]
+pub struct RecvFuture<'a, T> {
+    chan: &'a Chan<T>,
+    op: RecvOp<T>,
+    _pin: PhantomPinned,
+}
+
+impl<T> RecvFuture<'_, T> {
+    fn op(self: Pin<&mut Self>) -> (Pin<&mut RecvOp<T>>, &Chan<T>) {
+        // SAFETY: structural pinning of `op`; it is never moved out.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above.
+        (unsafe { Pin::new_unchecked(&mut this.op) }, this.chan)
+    }
+}
+
+impl<T> Future for RecvFuture<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let (op, chan) = self.op();
+        op.poll_recv(chan, cx)
+    }
+}
+
+impl<T> Drop for RecvFuture<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: `self` is pinned (drop is the last use of a pinned value).
+        let (op, chan) = unsafe { Pin::new_unchecked(self) }.op();
+        op.cancel(chan);
+    }
+}
+
+impl<T> Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        let op = this.stream.get_or_insert_with(|| Box::pin(RecvOp::new()));
+        op.as_mut().poll_recv(&this.chan, cx)
+    }
+}
+
+impl<T> FusedStream for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.chan.is_closed() && self.chan.lock().len() == 0
+    }
+}
+
+/// `Sink`: `start_send` loads the value, `poll_flush` (and `poll_ready`)
+/// drive it into the channel, `poll_close` flushes and closes the channel
+/// (as `futures::channel::mpsc` does).
+impl<T> Sink<T> for Sender<T> {
+    type Error = SendError<T>;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.poll_flush(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
+        let this = self.get_mut();
+        if this.chan.is_closed() {
+            return Err(SendError(item));
+        }
+        let op = this.sink.get_or_insert_with(|| Box::pin(SendOp::new(None)));
+        op.as_mut().set_value(item);
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        match this.sink.as_mut() {
+            Some(op) => {
+                if op.as_mut().is_loaded() {
+                    op.as_mut().poll_send(&this.chan, cx)
+                } else {
+                    Poll::Ready(Ok(()))
+                }
+            }
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        std::task::ready!(Pin::new(&mut *this).poll_flush(cx))?;
+        this.chan.close();
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for SendFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendFuture")
+    }
+}
+
+impl<T> fmt::Debug for RecvFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecvFuture")
+    }
+}
