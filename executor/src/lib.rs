@@ -62,7 +62,7 @@
 //! `task/` (G: record, state word, JoinHandle, waker, owned list) ·
 //! `processor.rs` (P) · `worker.rs` (M loop, finding work, parking) ·
 //! `idle.rs` (searching and sleeping counters) · `park.rs` (the Park /
-//! Unpark seam) · `injector.rs` (global queue) · `queue.rs` (local ring) ·
+//! Unpark seam) · `injector.rs` (global queue) · `queue/` (local ring) ·
 //! `shared.rs` (per-runtime state) · `runtime/` (Runtime, Builder, Handle,
 //! current-thread flavor, thread-local context) · `blocking.rs`
 //! (spawn_blocking pool).
