@@ -121,6 +121,11 @@ impl Idle {
         false
     }
 
+    /// Whether every M is parked (racy; a hint for sysmon).
+    pub(crate) fn all_parked(&self) -> bool {
+        unparked(self.state.load(SeqCst)) == 0
+    }
+
     /// Shutdown: claims every sleeper; the caller unparks them all.
     pub(crate) fn claim_all(&self) -> Vec<usize> {
         let mut sleepers = self.sleepers.lock().unwrap();

@@ -80,6 +80,7 @@ mod processor;
 mod queue;
 pub mod runtime;
 mod shared;
+mod sysmon;
 pub mod task;
 mod worker;
 

@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) reactor: goro_reactor::Handle,
     pub(crate) blocking: BlockingPool,
     pub(crate) config: Config,
+    /// Raised by sysmon: the next M to pick a task polls the reactor first.
+    pub(crate) poll_due: AtomicBool,
     /// Set once when the runtime shuts down; Ms exit when they see it.
     pub(crate) shutdown: AtomicBool,
     /// Ps no M holds: the current-thread P between `block_on` calls, and

@@ -175,7 +175,12 @@ impl<'a> M<'a> {
             }
             (global_first, poll_events)
         });
-        if poll_events {
+        // Relaxed: see sysmon.rs; the swap makes one M take each request.
+        let due = || {
+            self.shared.poll_due.load(Ordering::Relaxed)
+                && self.shared.poll_due.swap(false, Ordering::Relaxed)
+        };
+        if poll_events || due() {
             self.poll_driver();
         }
         let task = self

@@ -102,6 +102,10 @@ impl Runtime {
         shared.shutdown.store(true, Ordering::Release);
         shared.unpark_all();
         let me = std::thread::current().id();
+        for worker in &self.workers {
+            // Ends sysmon's sleep (worker threads do not use thread park).
+            worker.thread().unpark();
+        }
         for worker in self.workers.drain(..) {
             if worker.thread().id() == me {
                 // Dropped from a task on this very worker: it exits when the
