@@ -7,6 +7,7 @@
 //! [`JoinHandle`]; every task [`Waker`](std::task::Waker) is one more
 //! (`waker.rs`).
 
+mod free_list;
 pub(crate) mod join;
 pub(crate) mod list;
 pub(crate) mod raw;
