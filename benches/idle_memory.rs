@@ -29,11 +29,6 @@ use std::time::Duration;
 mod slot;
 use slot::Slot;
 
-// The `goro` facade does not re-export the executor yet (its src/lib.rs only
-// re-exports goro-coop); until it does, `goro::` here means the executor
-// crate, whose paths the facade will mirror. Delete this line when it does.
-use goro_executor as goro;
-
 /// Tasks parked per measurement.
 const TASKS: usize = 1_000_000;
 /// Measurements per runtime.

@@ -112,6 +112,36 @@ async fn goro_echo_round() {
 
 // ----------------------------------------------------------------- bench --
 
+/// Alternates goro and tokio rounds so that both see the same machine
+/// noise, and prints each side's median and the throughput ratio. (The
+/// criterion group below runs all goro samples, then all tokio samples.)
+fn interleaved(
+    goro_rt: &goro::runtime::Runtime,
+    tokio_rt: &tokio::runtime::Runtime,
+    rounds: usize,
+) {
+    let (mut g, mut t) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let s = std::time::Instant::now();
+        goro_rt.block_on(goro_echo_round());
+        g.push(s.elapsed());
+        let s = std::time::Instant::now();
+        tokio_rt.block_on(tokio_echo_round());
+        t.push(s.elapsed());
+    }
+    g.sort();
+    t.sort();
+    let rate = |d: Duration| (CONNS * ROUNDS) as f64 / d.as_secs_f64();
+    let (gm, tm) = (g[rounds / 2], t[rounds / 2]);
+    println!(
+        "tcp_echo interleaved x{rounds}: goro median {gm:.2?} ({:.0} round trips/s), \
+         tokio median {tm:.2?} ({:.0} round trips/s), goro/tokio throughput {:.2}",
+        rate(gm),
+        rate(tm),
+        rate(gm) / rate(tm)
+    );
+}
+
 fn tcp_echo(c: &mut Criterion) {
     let mut g = c.benchmark_group("tcp_echo");
     g.throughput(Throughput::Elements((CONNS * ROUNDS) as u64));
@@ -120,8 +150,11 @@ fn tcp_echo(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(8));
     let goro_rt = goro_runtime();
     let tokio_rt = tokio_runtime();
+    interleaved(&goro_rt, &tokio_rt, 9);
     g.bench_function("goro", |b| b.iter(|| goro_rt.block_on(goro_echo_round())));
-    g.bench_function("tokio", |b| b.iter(|| tokio_rt.block_on(tokio_echo_round())));
+    g.bench_function("tokio", |b| {
+        b.iter(|| tokio_rt.block_on(tokio_echo_round()))
+    });
     g.finish();
 }
 

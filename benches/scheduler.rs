@@ -43,11 +43,6 @@ use criterion::{Criterion, SamplingMode, Throughput};
 mod slot;
 use slot::Slot;
 
-// The `goro` facade does not re-export the executor yet (its src/lib.rs only
-// re-exports goro-coop); until it does, `goro::` here means the executor
-// crate, whose paths the facade will mirror. Delete this line when it does.
-use goro_executor as goro;
-
 /// Worker threads for both multi-thread runtimes.
 const WORKERS: usize = 2;
 /// Tasks spawned per iteration by `spawn_local` and `spawn_remote`.
@@ -211,7 +206,7 @@ mod tokio_arms {
 // GORO ARMS: the same workloads, line for line, on goro's runtime.
 // ----------------------------------------------------------------------------
 mod goro_arms {
-    use super::{goro, Arc, Slot, CHAIN, ROUND_TRIPS, SPAWNS, YIELDS, YIELD_TASKS};
+    use super::*;
     use goro::runtime::Runtime;
 
     pub fn run(rt: &Runtime, workload: &str) {
@@ -339,8 +334,8 @@ fn print_summary(started: SystemTime) {
     let Some(dir) = criterion_dir() else {
         return;
     };
-    println!();
-    println!("median ns/op      goro_mt   tokio_mt   tokio_ct   goro/tokio_mt   goro/tokio_ct");
+    let mut header =
+        Some("\nmedian ns/op      goro_mt   tokio_mt   tokio_ct   goro/tokio_mt   goro/tokio_ct");
     for (workload, ops) in WORKLOADS {
         let ns: Vec<Option<f64>> = RUNTIMES
             .iter()
@@ -348,6 +343,9 @@ fn print_summary(started: SystemTime) {
             .collect();
         if ns.iter().all(Option::is_none) {
             continue;
+        }
+        if let Some(header) = header.take() {
+            println!("{header}");
         }
         let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
         let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {

@@ -35,8 +35,9 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
 }
 
 async fn tokio_held() {
-    let mut v: Vec<Pin<Box<tokio::time::Sleep>>> =
-        (0..N).map(|i| Box::pin(tokio::time::sleep(delay(i)))).collect();
+    let mut v: Vec<Pin<Box<tokio::time::Sleep>>> = (0..N)
+        .map(|i| Box::pin(tokio::time::sleep(delay(i))))
+        .collect();
     poll_fn(|cx| {
         for s in &mut v {
             assert!(s.as_mut().poll(cx).is_pending());
@@ -96,6 +97,44 @@ async fn goro_one_by_one() {
 
 // ----------------------------------------------------------------- bench --
 
+/// Alternates goro and tokio so both see the same machine noise; prints
+/// medians and the time ratio for each variant.
+fn interleaved(
+    goro_rt: &goro::runtime::Runtime,
+    tokio_rt: &tokio::runtime::Runtime,
+    rounds: usize,
+) {
+    let time = |f: &mut dyn FnMut()| {
+        let s = std::time::Instant::now();
+        f();
+        s.elapsed()
+    };
+    for variant in ["held", "one_by_one"] {
+        let (mut g, mut t) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            if variant == "held" {
+                g.push(time(&mut || goro_rt.block_on(goro_held())));
+                t.push(time(&mut || {
+                    tokio_rt.block_on(tokio::task::unconstrained(tokio_held()))
+                }));
+            } else {
+                g.push(time(&mut || goro_rt.block_on(goro_one_by_one())));
+                t.push(time(&mut || {
+                    tokio_rt.block_on(tokio::task::unconstrained(tokio_one_by_one()))
+                }));
+            }
+        }
+        g.sort();
+        t.sort();
+        let (gm, tm) = (g[rounds / 2], t[rounds / 2]);
+        println!(
+            "timer_churn/{variant} interleaved x{rounds}: goro median {gm:.1?}, tokio median {tm:.1?}, \
+             goro/tokio time {:.2}",
+            gm.as_secs_f64() / tm.as_secs_f64()
+        );
+    }
+}
+
 fn timer_churn(c: &mut Criterion) {
     let mut g = c.benchmark_group("timer_churn");
     g.sample_size(10);
@@ -103,6 +142,7 @@ fn timer_churn(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(5));
     let goro_rt = goro_runtime();
     let tokio_rt = tokio_runtime();
+    interleaved(&goro_rt, &tokio_rt, 11);
     g.bench_function("goro/held", |b| b.iter(|| goro_rt.block_on(goro_held())));
     g.bench_function("tokio/held", |b| {
         b.iter(|| tokio_rt.block_on(tokio::task::unconstrained(tokio_held())))

@@ -29,7 +29,11 @@ fn main() -> std::io::Result<()> {
     let selftest = std::env::var_os("GORO_ECHO_SELFTEST").is_some();
     let rt = goro::runtime::Builder::new_multi_thread().build()?;
     rt.block_on(async move {
-        let bind_to = if selftest { "127.0.0.1:0" } else { addr.as_str() };
+        let bind_to = if selftest {
+            "127.0.0.1:0"
+        } else {
+            addr.as_str()
+        };
         let listener = TcpListener::bind(bind_to).await?;
         let local = listener.local_addr()?;
         println!("echo server listening on {local}");

@@ -28,15 +28,23 @@ fn ten_ms_sleep_accuracy_on_an_idle_runtime() {
     });
     v.sort();
     let median = v[v.len() / 2];
-    eprintln!("10 ms sleep on goro runtime: min {:?} median {median:?} max {:?}", v[0], v[v.len() - 1]);
+    eprintln!(
+        "10 ms sleep on goro runtime: min {:?} median {median:?} max {:?}",
+        v[0],
+        v[v.len() - 1]
+    );
     assert!(v[0] >= Duration::from_millis(10));
     assert!(median <= Duration::from_millis(25), "median {median:?}");
 }
 
 #[test]
 fn sleeps_from_many_tasks_fire_in_order() {
-    let rt = rt(2);
-    let order = rt.block_on(async {
+    // One worker, so completion order is wake order. If the machine stalls
+    // past several deadlines they fire in one park and the executor may run
+    // that batch in any order; such an inversion is tolerated only when the
+    // two completions are within 5 ms of each other (same batch).
+    let rt = rt(1);
+    let done = rt.block_on(async {
         let start = Instant::now();
         let (tx, rx) = std::sync::mpsc::channel();
         let mut hs = Vec::new();
@@ -44,7 +52,10 @@ fn sleeps_from_many_tasks_fire_in_order() {
             let tx = tx.clone();
             hs.push(goro::spawn(async move {
                 sleep_until(start + Duration::from_millis(ms)).await;
-                assert!(start.elapsed() >= Duration::from_millis(ms));
+                assert!(
+                    start.elapsed() >= Duration::from_millis(ms),
+                    "{ms} ms fired early"
+                );
                 tx.send((Instant::now(), ms)).unwrap();
             }));
         }
@@ -54,10 +65,20 @@ fn sleeps_from_many_tasks_fire_in_order() {
         drop(tx);
         let mut got: Vec<_> = rx.iter().collect();
         got.sort_by_key(|(t, _)| *t);
-        got.into_iter().map(|(_, ms)| ms).collect::<Vec<_>>()
+        got
     });
-    // 10 ms apart: generous enough that two workers' wake order is stable.
-    assert_eq!(order, vec![10, 20, 30, 40, 50, 60, 70, 80, 90]);
+    assert_eq!(done.len(), 9);
+    for (i, (ti, di)) in done.iter().enumerate() {
+        for (tj, dj) in &done[i + 1..] {
+            if dj < di {
+                assert!(
+                    *tj - *ti < Duration::from_millis(5),
+                    "{dj} ms fired {:?} after {di} ms",
+                    *tj - *ti
+                );
+            }
+        }
+    }
 }
 
 #[test]

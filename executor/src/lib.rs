@@ -53,11 +53,14 @@
 //!
 //! ## What goro does not do (yet)
 //!
-//! Futures cannot be preempted, so there is no sysmon: a poll that never
-//! returns holds its M and its P. The coop budget limits the damage for
-//! code that uses goro resources. A P is detachable (a later issue hands a
-//! P from a blocked M to a new one, Go's `handoffp`), but today each worker
-//! keeps its P for life. See `docs/architecture.md` and `docs/HACKING.md`.
+//! Futures cannot be preempted: a poll that never returns holds its M and
+//! its P. The coop budget limits the damage for code that uses goro
+//! resources, and a minimal sysmon (`sysmon.rs`) makes a busy M poll the
+//! reactor at least every millisecond (plus the poll in progress), so IO
+//! next to CPU-bound tasks is not left waiting for 61 long polls. A P is
+//! detachable (a later issue hands a P from a blocked M to a new one, Go's
+//! `handoffp`), but today each worker keeps its P for life. See
+//! `docs/architecture.md` and `docs/HACKING.md`.
 //!
 //! ## Orientation
 //!
@@ -65,9 +68,9 @@
 //! `processor.rs` (P) · `worker.rs` (M loop, finding work, parking) ·
 //! `idle.rs` (searching and sleeping counters) · `park.rs` (the Park /
 //! Unpark seam) · `injector.rs` (global queue) · `queue/` (local ring) ·
-//! `shared.rs` (per-runtime state) · `runtime/` (Runtime, Builder, Handle,
-//! current-thread flavor, thread-local context) · `blocking.rs`
-//! (spawn_blocking pool).
+//! `shared.rs` (per-runtime state) · `sysmon.rs` (reactor-poll flag) ·
+//! `runtime/` (Runtime, Builder, Handle, current-thread flavor,
+//! thread-local context) · `blocking.rs` (spawn_blocking pool).
 
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]

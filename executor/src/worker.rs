@@ -21,9 +21,10 @@
 //!    keeps its hand-off chain;
 //! 7. park.
 //!
-//! Every `event_interval` (61) ticks a busy M polls the reactor without
-//! blocking if no other thread holds it, so IO is noticed even when no M
-//! is idle.
+//! Every `event_interval` (61) ticks, and whenever sysmon has raised
+//! `Shared::poll_due` (every millisecond while Ms are busy), a busy M polls
+//! the reactor without blocking if no other thread holds it, so IO is
+//! noticed even when no M is idle and tasks run long.
 //!
 //! # Runnext starvation guard
 //!

@@ -88,7 +88,7 @@ impl Driver {
         // long" in time/clock.rs).
         let now = Instant::now();
         let poll_timeout = {
-            let mut st = clock.state.lock().unwrap();
+            let mut st = clock.lock();
             st.wheel.advance(clock.now_tick(now), &mut self.to_wake);
             let timer = st.wheel.next_deadline();
             let mut t = match (timeout, timer) {
@@ -135,7 +135,7 @@ impl Driver {
         // after a real sleep, fire what came due while we slept.
         let slept = poll_timeout != Some(Duration::ZERO);
         {
-            let mut st = clock.state.lock().unwrap();
+            let mut st = clock.lock();
             st.sleeping_until = 0;
             if slept {
                 st.wheel
@@ -158,7 +158,7 @@ impl Driver {
         let inner = &self.handle.inner;
         inner.io.lock().unwrap().shutdown(&mut self.to_wake);
         {
-            let mut st = inner.clock.state.lock().unwrap();
+            let mut st = inner.clock.lock();
             st.is_shutdown = true;
             st.wheel.drain(&mut self.to_wake);
         }

@@ -16,7 +16,8 @@
 //!   registry, the registration slab, the timer wheel and the `mio::Waker`.
 //!   Sockets and timers keep one; any thread may use it.
 //! * **Registration**: one socket's slot in the slab: readiness bits plus a
-//!   reader and a writer waker (`scheduled_io.rs`, `registration.rs`).
+//!   list of reader wakers and one of writer wakers (`scheduled_io.rs`,
+//!   `registration.rs`).
 //! * **Tick**: a millisecond of timer time (`time/wheel.rs`), or, in a
 //!   readiness word, a count of delivered events (`scheduled_io.rs`).
 //!
@@ -51,6 +52,9 @@
 //! syscall says `WouldBlock`. That clear races with new edges; the tick in
 //! the readiness word settles the race — see "The clear race" in
 //! `scheduled_io.rs`, which the loom model in the same file checks.
+//! A stream read or write that moves fewer bytes than asked for has
+//! drained the socket, so it clears the readiness at once (same tick
+//! check), saving the syscall that would only say `WouldBlock`.
 //! Tokens carry a generation so a stale event never wakes the wrong task
 //! (`registration.rs`, "Tokens").
 //!

@@ -177,7 +177,24 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_drain(cx, dir, op, |_| false)
+    }
+
+    /// `poll_io` for byte streams: when `drained(&result)` says the op
+    /// moved fewer bytes than it asked for (a short read empties the receive
+    /// queue; a short write fills the send buffer), the readiness is cleared
+    /// right away, saving the syscall that would only say `WouldBlock`.
+    /// Safe for the same reason as any clear: it is tick-checked, so an
+    /// edge that arrived after the observation survives. (tokio does the
+    /// same in its `poll_read`/`poll_write`.)
+    pub(crate) fn poll_io_drain<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         let spent = match goro_coop::poll_proceed(cx) {
             Poll::Ready(spent) => spent,
@@ -192,6 +209,9 @@ impl Registration {
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.shared.clear_readiness(ev),
                 res => {
+                    if matches!(&res, Ok(v) if drained(v)) {
+                        self.shared.clear_readiness(ev);
+                    }
                     spent.made_progress();
                     return Poll::Ready(res);
                 }

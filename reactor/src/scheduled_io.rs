@@ -46,11 +46,21 @@
 //!
 //! ## Waiters
 //!
-//! A reader waker and a writer waker, so the read and write halves of a
-//! split stream can wait from two tasks at once. Both sit behind one small
-//! mutex; the driver takes it only after publishing the readiness bits, and
-//! a task stores its waker and re-reads the bits under the same mutex, so a
-//! wake can never fall between "bits not ready" and "waker stored".
+//! One waiter list per direction, so the read and write halves of a split
+//! stream can wait from two tasks at once, and several tasks may wait in
+//! the same direction (e.g. two receivers on one shared `UdpSocket`). Each
+//! list keeps its first waker inline (the common case allocates nothing)
+//! and further distinct wakers in a vector; a waker that `will_wake` an
+//! entry already there replaces nothing. Futures that were dropped while
+//! waiting leave their waker behind until the next event, which wakes it
+//! spuriously (harmless); to bound that garbage, a list that reaches
+//! [`MAX_WAITERS`] is flushed — every waker in it is woken, and the live
+//! ones simply register again.
+//!
+//! Both lists sit behind one small mutex; the driver takes it only after
+//! publishing the readiness bits, and a task stores its waker and re-reads
+//! the bits under the same mutex, so a wake can never fall between "bits
+//! not ready" and "waker stored".
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::loom::sync::Mutex;
@@ -71,7 +81,7 @@ const TICK_SHIFT: u32 = 16;
 const TICK_MASK: usize = 0xFFFF << TICK_SHIFT;
 
 /// Which half of the source an operation uses; picks the readiness bits
-/// and the waker slot.
+/// and the waiter list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direction {
     Read,
@@ -108,14 +118,50 @@ pub(crate) struct ScheduledIo {
     /// See the table in the module docs. Written by the driver (set) and by
     /// tasks (clear), read by tasks.
     readiness: AtomicUsize,
-    /// Protects the two waker slots. Never held while waking a waker.
+    /// Protects the two waiter lists. Never held while waking a waker.
     waiters: Mutex<Waiters>,
 }
 
+/// See "Waiters" in the module docs.
+const MAX_WAITERS: usize = 64;
+
 #[derive(Default)]
 struct Waiters {
-    reader: Option<Waker>,
-    writer: Option<Waker>,
+    reader: WaiterList,
+    writer: WaiterList,
+}
+
+#[derive(Default)]
+struct WaiterList {
+    first: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl WaiterList {
+    /// Adds `waker` unless an equivalent one is present. If the list is
+    /// full, its old wakers are moved to `flush` to be woken (outside the
+    /// lock) first.
+    fn register(&mut self, waker: &Waker, flush: &mut Vec<Waker>) {
+        let present = |w: &Waker| w.will_wake(waker);
+        if self.first.as_ref().is_some_and(present) || self.more.iter().any(present) {
+            return;
+        }
+        if self.first.is_none() {
+            self.first = Some(waker.clone());
+            return;
+        }
+        if self.more.len() + 1 >= MAX_WAITERS {
+            self.take(flush);
+            self.first = Some(waker.clone());
+            return;
+        }
+        self.more.push(waker.clone());
+    }
+
+    fn take(&mut self, out: &mut Vec<Waker>) {
+        out.extend(self.first.take());
+        out.append(&mut self.more);
+    }
 }
 
 impl ScheduledIo {
@@ -144,10 +190,10 @@ impl ScheduledIo {
     pub(crate) fn take_wakers(&self, ready: usize, out: &mut Vec<Waker>) {
         let mut waiters = self.waiters.lock().unwrap();
         if ready & Direction::Read.mask() != 0 {
-            out.extend(waiters.reader.take());
+            waiters.reader.take(out);
         }
         if ready & Direction::Write.mask() != 0 {
-            out.extend(waiters.writer.take());
+            waiters.writer.take(out);
         }
     }
 
@@ -172,18 +218,20 @@ impl ScheduledIo {
         if let Some(ev) = self.ready_now(dir) {
             return Poll::Ready(ev);
         }
-        let mut waiters = self.waiters.lock().unwrap();
-        let slot = match dir {
-            Direction::Read => &mut waiters.reader,
-            Direction::Write => &mut waiters.writer,
+        let mut flush = Vec::new();
+        let ready = {
+            let mut waiters = self.waiters.lock().unwrap();
+            let list = match dir {
+                Direction::Read => &mut waiters.reader,
+                Direction::Write => &mut waiters.writer,
+            };
+            list.register(cx.waker(), &mut flush);
+            // Re-check under the lock: the driver sets the bits *before* it
+            // takes this lock, so either we see them now or it sees our waker.
+            self.ready_now(dir)
         };
-        match slot {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
-        }
-        // Re-check under the lock: the driver sets the bits *before* it
-        // takes this lock, so either we see them now or it sees our waker.
-        match self.ready_now(dir) {
+        flush.into_iter().for_each(Waker::wake);
+        match ready {
             Some(ev) => Poll::Ready(ev),
             None => Poll::Pending,
         }
@@ -301,6 +349,54 @@ mod tests {
     }
 
     #[test]
+    fn several_waiters_per_direction_are_all_woken_and_bounded() {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Arc;
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let io = ScheduledIo::new();
+        let counts: Vec<Arc<Count>> = (0..3)
+            .map(|_| Arc::new(Count(AtomicUsize::new(0))))
+            .collect();
+        let wakers: Vec<Waker> = counts.iter().map(|c| Waker::from(c.clone())).collect();
+        for w in wakers.iter().chain(wakers.iter()) {
+            // Registering the same waker twice stores it once.
+            assert!(io
+                .poll_ready(&mut Context::from_waker(w), Direction::Read)
+                .is_pending());
+        }
+        io.set_readiness(READABLE);
+        let mut out = Vec::new();
+        io.take_wakers(READABLE, &mut out);
+        assert_eq!(out.len(), 3);
+        out.into_iter().for_each(Waker::wake);
+        assert!(counts.iter().all(|c| c.0.load(Ordering::SeqCst) == 1));
+
+        // Abandoned waiters are flushed (woken) once the list is full.
+        let io = ScheduledIo::new();
+        let c = Arc::new(Count(AtomicUsize::new(0)));
+        for _ in 0..MAX_WAITERS * 3 {
+            // A fresh Arc each time: distinct wakers that never will_wake.
+            let w = Waker::from(Arc::new(Count(AtomicUsize::new(0))));
+            let _ = io.poll_ready(&mut Context::from_waker(&w), Direction::Write);
+        }
+        let w = Waker::from(c.clone());
+        let _ = io.poll_ready(&mut Context::from_waker(&w), Direction::Write);
+        let mut out = Vec::new();
+        io.set_readiness(WRITABLE);
+        io.take_wakers(WRITABLE, &mut out);
+        assert!(out.len() <= MAX_WAITERS, "list grew to {}", out.len());
+        assert!(
+            out.iter().any(|x| x.will_wake(&w)),
+            "the live waiter is kept"
+        );
+    }
+
+    #[test]
     fn tick_wraps_without_touching_other_bits() {
         let io = ScheduledIo::new();
         for _ in 0..70_000 {
@@ -366,6 +462,32 @@ mod loom_tests {
             let advertised = io.ready_now(Direction::Read).is_some();
             let woken = flag.0.load(Ordering::SeqCst);
             assert!(got || advertised || woken, "an edge was lost");
+        });
+    }
+
+    /// A task registering interest races the runtime's shutdown: it must
+    /// either see the shutdown on its poll or have its waker fired.
+    #[test]
+    fn loom_shutdown_never_strands_a_waiter() {
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+            let closer = {
+                let io = io.clone();
+                thread::spawn(move || {
+                    let mut out = Vec::new();
+                    io.shutdown(&mut out);
+                    out.into_iter().for_each(Waker::wake);
+                })
+            };
+            let waker = Waker::from(flag.clone());
+            let mut cx = Context::from_waker(&waker);
+            let saw = match io.poll_ready(&mut cx, Direction::Write) {
+                Poll::Ready(ev) => ev.shutdown,
+                Poll::Pending => false,
+            };
+            closer.join().unwrap();
+            assert!(saw || flag.0.load(Ordering::SeqCst), "waiter stranded");
         });
     }
 }

@@ -317,3 +317,28 @@ fn constructing_a_socket_outside_a_runtime_panics() {
 }
 
 use std::future::Future;
+
+#[test]
+fn buffered_line_reading_through_futures_bufreader() {
+    use futures::io::{AsyncBufReadExt, BufReader};
+    use futures::StreamExt;
+    let lines = run(|| async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            for i in 0..1000 {
+                s.write_all(format!("line {i}\n").as_bytes()).await.unwrap();
+            }
+        });
+        let s = TcpStream::connect(addr).await.unwrap();
+        let lines: Vec<String> = BufReader::new(s)
+            .lines()
+            .map(|l| l.unwrap())
+            .collect()
+            .await;
+        lines
+    });
+    assert_eq!(lines.len(), 1000);
+    assert_eq!(lines[999], "line 999");
+}

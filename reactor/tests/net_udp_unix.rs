@@ -198,3 +198,34 @@ fn concurrent_registration_and_timers_from_many_threads() {
 }
 
 use std::future::Future;
+
+#[test]
+fn two_receivers_on_one_shared_udp_socket_both_get_a_datagram() {
+    run(|| async {
+        let server = std::rc::Rc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let addr = server.local_addr().unwrap();
+        let r1 = {
+            let s = server.clone();
+            spawn_with(async move {
+                let mut b = [0u8; 8];
+                s.recv_from(&mut b).await.unwrap().0
+            })
+        };
+        let r2 = {
+            let s = server.clone();
+            spawn_with(async move {
+                let mut b = [0u8; 8];
+                s.recv_from(&mut b).await.unwrap().0
+            })
+        };
+        // Let both receivers register before anything arrives.
+        support::yield_now().await;
+        support::yield_now().await;
+        let c = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        c.send_to(b"one", addr).await.unwrap();
+        c.send_to(b"two!", addr).await.unwrap();
+        let mut sizes = vec![r1.join().await, r2.join().await];
+        sizes.sort();
+        assert_eq!(sizes, vec![3, 4]);
+    });
+}

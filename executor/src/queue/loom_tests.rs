@@ -161,3 +161,27 @@ fn stealing_into_a_queue_that_is_being_stolen_from() {
         assert_exactly_once(got, 3);
     });
 }
+
+#[test]
+fn owner_reuses_slots_a_stealer_claims() {
+    loom::model(|| {
+        let sink = Sink::default();
+        let (mut owner, steal) = local::<Task>();
+        for id in 0..CAP {
+            push(&mut owner, id, &sink);
+        }
+        let stealer = spawn_stealer(steal);
+
+        // Once the stealer has claimed the older half, these pushes wrap
+        // around into the slots it read; before that, the first overflows.
+        let mut got = Vec::new();
+        for id in CAP..CAP + 2 {
+            push(&mut owner, id, &sink);
+        }
+        drain(&mut owner, &mut got);
+
+        got.extend(stealer.join().unwrap());
+        got.extend(sink.0.take());
+        assert_exactly_once(got, CAP + 2);
+    });
+}

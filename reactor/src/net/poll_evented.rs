@@ -101,7 +101,10 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Read, |mut io| io.read(buf))
+        let len = buf.len();
+        let mut io = self.io();
+        self.reg
+            .poll_io_drain(cx, Direction::Read, || io.read(buf), |&n| short(n, len))
     }
 
     pub(crate) fn poll_read_vectored(
@@ -109,11 +112,24 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Read, |mut io| io.read_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        let mut io = self.io();
+        self.reg.poll_io_drain(
+            cx,
+            Direction::Read,
+            || io.read_vectored(bufs),
+            |&n| short(n, len),
+        )
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Write, |mut io| io.write(buf))
+        let mut io = self.io();
+        self.reg.poll_io_drain(
+            cx,
+            Direction::Write,
+            || io.write(buf),
+            |&n| short(n, buf.len()),
+        )
     }
 
     pub(crate) fn poll_write_vectored(
@@ -121,7 +137,14 @@ where
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Write, |mut io| io.write_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        let mut io = self.io();
+        self.reg.poll_io_drain(
+            cx,
+            Direction::Write,
+            || io.write_vectored(bufs),
+            |&n| short(n, len),
+        )
     }
 
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -131,6 +154,12 @@ where
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.try_io(Direction::Write, |mut io| io.write(buf))
     }
+}
+
+/// A stream op that moved some bytes but fewer than asked for drained the
+/// socket (see `Registration::poll_io_drain`). Zero is EOF, not drained.
+fn short(n: usize, asked: usize) -> bool {
+    n > 0 && n < asked
 }
 
 impl<E: mio::event::Source> Drop for PollEvented<E> {

@@ -1,6 +1,6 @@
 //! Read and write halves of a stream, generated for TCP and Unix streams.
 //!
-//! A stream has one reader waker slot and one writer waker slot (see
+//! A stream keeps separate reader and writer waiter lists (see
 //! `scheduled_io.rs`), so its two halves can wait in two different tasks
 //! at the same time. Borrowed halves (`split`) are free; owned halves
 //! (`into_split`) share the stream through an `Arc` and can be put back

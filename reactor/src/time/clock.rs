@@ -84,8 +84,11 @@ impl Clock {
     /// After the runtime shut down.
     pub(crate) fn insert(&self, deadline: Instant, waker: &Waker) -> (Inserted, bool) {
         let when = self.deadline_tick(deadline);
-        let mut st = self.state.lock().unwrap();
-        assert!(!st.is_shutdown, "{}", SHUTDOWN_MSG);
+        let mut st = self.lock();
+        if st.is_shutdown {
+            drop(st); // never panic while holding the lock: it would poison it
+            panic!("{}", SHUTDOWN_MSG);
+        }
         match st.wheel.insert(when, waker.clone()) {
             None => (Inserted::Fired, false),
             Some(key) => {
@@ -100,8 +103,8 @@ impl Clock {
 
     /// Polls a registered timer: true once it fired (the key is then spent).
     pub(crate) fn poll(&self, key: Key, waker: &Waker) -> bool {
-        let mut st = self.state.lock().unwrap();
-        match st.wheel.poll(key, waker) {
+        let polled = self.lock().wheel.poll(key, waker);
+        match polled {
             EntryPoll::Fired => true,
             EntryPoll::Pending => false,
             EntryPoll::Gone => panic!("{}", SHUTDOWN_MSG),
@@ -109,14 +112,21 @@ impl Clock {
     }
 
     pub(crate) fn remove(&self, key: Key) {
-        // Poisoning only happens if a panic escaped while the lock was
-        // held, which none of our critical sections do; tolerate it in drop.
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.wheel.remove(key);
+        self.lock().wheel.remove(key);
     }
 
     pub(crate) fn pending(&self) -> usize {
-        self.state.lock().unwrap().wheel.pending()
+        self.lock().wheel.pending()
+    }
+
+    /// Locks the timer state. No critical section panics (the wheel's
+    /// code has no panicking paths on valid keys, and the shutdown panics
+    /// happen after the guard is dropped), but a waker's `clone` runs under
+    /// the lock and is foreign code: if one panicked, the state is still
+    /// consistent (the clone happens before the entry is linked), so a
+    /// poisoned lock is taken over rather than propagated.
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, TimerState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

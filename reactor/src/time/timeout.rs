@@ -78,3 +78,38 @@ impl<F: Future> Future for Timeout<F> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    /// Exercises the pin projection (run under Miri as well): a `!Unpin`
+    /// inner future is polled in place until it completes.
+    #[test]
+    fn pinned_inner_future_is_polled_in_place() {
+        let driver = crate::Driver::new().unwrap();
+        let _g = driver.handle().enter();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut polls = 0;
+        let inner = async {
+            let local = [1u8, 2, 3]; // borrowed across an await: !Unpin
+            let r = &local;
+            std::future::poll_fn(|cx| {
+                polls += 1;
+                if polls < 3 {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            })
+            .await;
+            r.iter().map(|&x| u32::from(x)).sum::<u32>()
+        };
+        let mut t = std::pin::pin!(timeout(Duration::from_secs(60), inner));
+        assert!(t.as_mut().poll(&mut cx).is_pending());
+        assert!(t.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(t.as_mut().poll(&mut cx), Poll::Ready(Ok(6)));
+    }
+}
