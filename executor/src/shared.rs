@@ -131,6 +131,19 @@ impl Shared {
         }
     }
 
+    /// The reactor, if no other thread holds it. A panic inside the reactor
+    /// poisons the lock; the driver is still usable, so poisoning is
+    /// ignored rather than leaving IO undriven for ever.
+    pub(crate) fn try_driver(
+        &self,
+    ) -> Option<std::sync::MutexGuard<'_, Option<goro_reactor::Driver>>> {
+        match self.driver.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// Whether any queue a searcher could take from holds a task (racy).
     pub(crate) fn has_stealable_work(&self) -> bool {
         !self.injector.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty())

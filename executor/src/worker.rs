@@ -274,7 +274,7 @@ impl<'a> M<'a> {
 
     /// Polls the reactor without blocking, if no other thread has it.
     fn poll_driver(&self) {
-        if let Ok(mut driver) = self.shared.driver.try_lock() {
+        if let Some(mut driver) = self.shared.try_driver() {
             if let Some(driver) = driver.as_mut() {
                 driver.park(Some(Duration::ZERO));
             }
@@ -322,12 +322,12 @@ impl<'a> M<'a> {
 
     fn park_once(&self) {
         let parker = &self.shared.remotes[self.index].parker;
-        match self.shared.driver.try_lock() {
-            Ok(mut guard) => match guard.as_mut() {
+        match self.shared.try_driver() {
+            Some(mut guard) => match guard.as_mut() {
                 Some(driver) => parker.park_in(driver),
                 None => parker.park(),
             },
-            Err(_) => parker.park(),
+            None => parker.park(),
         }
     }
 }

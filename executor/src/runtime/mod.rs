@@ -126,7 +126,12 @@ impl Runtime {
         for p in ps {
             drop(shared.drain_p(p));
         }
-        let driver = shared.driver.lock().unwrap().take();
+        // A panic inside the reactor poisons the lock; shut it down anyway.
+        let driver = shared
+            .driver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         if let Some(mut driver) = driver {
             driver.shutdown();
         }
