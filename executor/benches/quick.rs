@@ -274,6 +274,7 @@ fn main() {
         ("yield_many", |k| Box::pin(yield_many(k)), 512_000.0),
         ("chained_spawn", |k| Box::pin(chained_spawn(k)), 20_000.0),
         ("ping_pong", |k| Box::pin(ping_pong(k)), 100_000.0),
+        ("chained_block_on", |_| Box::pin(async {}), 20_000.0),
     ];
     for (name, f, per) in benches {
         if filter.as_deref().is_some_and(|x| !name.contains(x)) {
@@ -284,6 +285,9 @@ fn main() {
             if name == "spawn_remote" {
                 g.push(spawn_remote_goro(&goro.0));
                 t.push(spawn_remote_tokio(&tokio.0));
+            } else if name == "chained_block_on" {
+                g.push(chained_block_on_goro(&goro.0));
+                t.push(chained_block_on_tokio(&tokio.0));
             } else {
                 g.push(time(&goro, Kind::Goro, f(Kind::Goro)));
                 t.push(time(&tokio, Kind::Tokio, f(Kind::Tokio)));
@@ -299,6 +303,32 @@ fn main() {
             tokio.name()
         );
     }
+}
+
+/// The root bench's shape: one chain per `block_on`, so the cost of waking
+/// a parked worker and the `block_on` thread is included.
+fn chained_block_on_goro(rt: &goro_executor::runtime::Runtime) -> Duration {
+    let t = Instant::now();
+    for _ in 0..20 {
+        rt.block_on(async {
+            let done = Arc::new(Slot::default());
+            drop(goro_executor::spawn(chain(Kind::Goro, 1000, done.clone())));
+            done.take().await;
+        });
+    }
+    t.elapsed()
+}
+
+fn chained_block_on_tokio(rt: &tokio::runtime::Runtime) -> Duration {
+    let t = Instant::now();
+    for _ in 0..20 {
+        rt.block_on(async {
+            let done = Arc::new(Slot::default());
+            drop(tokio::spawn(chain(Kind::Tokio, 1000, done.clone())));
+            done.take().await;
+        });
+    }
+    t.elapsed()
 }
 
 fn spawn_remote_goro(rt: &goro_executor::runtime::Runtime) -> Duration {

@@ -121,6 +121,11 @@ impl Idle {
         false
     }
 
+    /// Whether every M is parked (racy; a hint for sysmon).
+    pub(crate) fn all_parked(&self) -> bool {
+        unparked(self.state.load(SeqCst)) == 0
+    }
+
     /// Shutdown: claims every sleeper; the caller unparks them all.
     pub(crate) fn claim_all(&self) -> Vec<usize> {
         let mut sleepers = self.sleepers.lock().unwrap();
@@ -197,7 +202,14 @@ mod loom_tests {
 
             let (i2, p2, q2) = (idle.clone(), parker.clone(), queue.clone());
             let submitter = thread::spawn(move || {
-                q2.swap(true, SeqCst); // push to the injector (an RMW, as SegQueue::push)
+                // Push to the injector. Modelled as an RMW, which is what
+                // SegQueue::push does (a CAS on the tail). With a plain
+                // store followed by fence(SeqCst), loom 0.7 produced an
+                // execution in which the M, after synchronising with this
+                // thread through the parker and the sleepers lock, still read
+                // the old value: a coherence violation the memory model
+                // forbids, so a loom artefact rather than a protocol bug.
+                q2.swap(true, SeqCst);
                 fence(SeqCst); // as in Shared::push_remote
                 if i2.notify_one().is_some() {
                     p2.unpark();
@@ -215,10 +227,8 @@ mod loom_tests {
                 }
                 let last = idle.transition_to_parked(0, searching);
                 fence(SeqCst); // as in M::park
-                if last && queue.load(SeqCst) {
-                    if idle.notify_one().is_some() {
-                        parker.unpark();
-                    }
+                if last && queue.load(SeqCst) && idle.notify_one().is_some() {
+                    parker.unpark();
                 }
                 loop {
                     parker.park();

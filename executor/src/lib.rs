@@ -32,7 +32,9 @@
 //!
 //! * *One allocation per task, Waker = task.* Waking costs a CAS on the
 //!   state word and a queue push; `wake_by_ref` does not touch the
-//!   reference count. The record is about 60 bytes plus the future.
+//!   reference count. The record is about 60 bytes plus the future, and
+//!   freed records are reused per thread (`task/free_list.rs`, Go's
+//!   `gFree`).
 //! * *Per-P queues and stealing* keep spawns and wake-ups local (no shared
 //!   lock on the hot path) while idle Ms balance the load.
 //! * *runnext* makes producer/consumer hand-offs run back to back on one
@@ -55,19 +57,20 @@
 //! its P. The coop budget limits the damage for code that uses goro
 //! resources, and a minimal sysmon (`sysmon.rs`) makes a busy M poll the
 //! reactor at least every millisecond (plus the poll in progress), so IO
-//! next to CPU-bound tasks is not left waiting for 61 long polls. A P is detachable (a later issue hands a
-//! P from a blocked M to a new one, Go's `handoffp`), but today each worker
-//! keeps its P for life. See `docs/architecture.md` and `docs/HACKING.md`.
+//! next to CPU-bound tasks is not left waiting for 61 long polls. A P is
+//! detachable (a later issue hands a P from a blocked M to a new one, Go's
+//! `handoffp`), but today each worker keeps its P for life. See
+//! `docs/architecture.md` and `docs/HACKING.md`.
 //!
 //! ## Orientation
 //!
 //! `task/` (G: record, state word, JoinHandle, waker, owned list) ·
 //! `processor.rs` (P) · `worker.rs` (M loop, finding work, parking) ·
 //! `idle.rs` (searching and sleeping counters) · `park.rs` (the Park /
-//! Unpark seam) · `injector.rs` (global queue) · `queue.rs` (local ring) ·
-//! `shared.rs` (per-runtime state) · `sysmon.rs` (reactor-poll flag) · `runtime/` (Runtime, Builder, Handle,
-//! current-thread flavor, thread-local context) · `blocking.rs`
-//! (spawn_blocking pool).
+//! Unpark seam) · `injector.rs` (global queue) · `queue/` (local ring) ·
+//! `shared.rs` (per-runtime state) · `sysmon.rs` (reactor-poll flag) ·
+//! `runtime/` (Runtime, Builder, Handle, current-thread flavor,
+//! thread-local context) · `blocking.rs` (spawn_blocking pool).
 
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -82,6 +85,7 @@ mod processor;
 mod queue;
 pub mod runtime;
 mod shared;
+mod sysmon;
 pub mod task;
 mod worker;
 

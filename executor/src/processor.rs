@@ -8,12 +8,12 @@
 //! runtime's shared state. Because the two are separate, a P can be handed
 //! to another thread whole (Go's `handoffp`) by moving the box.
 
+use crate::loom::sync::atomic::{AtomicPtr, Ordering};
 use crate::park::Parker;
 use crate::queue::{Local, QueueItem, Steal};
 use crate::task::raw::Header;
 use crate::task::Notified;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
 pub(crate) struct P {
@@ -21,10 +21,16 @@ pub(crate) struct P {
     pub(crate) index: usize,
     /// The owner's end of the 256-slot ring.
     pub(crate) run_queue: Local<Notified>,
-    /// Scheduler ticks: tasks taken by this P. Every
-    /// `global_queue_interval` ticks the injector is checked first, every
-    /// `event_interval` ticks the reactor is polled.
+    /// Scheduler ticks: tasks taken by this P (wrapping; for task dumps
+    /// and statistics).
     pub(crate) tick: u32,
+    /// Ticks until the injector is checked first; reset to
+    /// `global_queue_interval`. A countdown rather than `tick % interval`:
+    /// the interval is a runtime value and a division per task costs more
+    /// than the rest of the bookkeeping.
+    pub(crate) until_global: u32,
+    /// Ticks until a busy M polls the reactor; reset to `event_interval`.
+    pub(crate) until_event: u32,
     /// Consecutive tasks taken from runnext; capped (see
     /// "Runnext starvation guard" in `worker.rs`).
     pub(crate) runnext_streak: u32,
@@ -33,11 +39,18 @@ pub(crate) struct P {
 }
 
 impl P {
-    pub(crate) fn new(index: usize, run_queue: Local<Notified>) -> P {
+    pub(crate) fn new(
+        index: usize,
+        run_queue: Local<Notified>,
+        global_queue_interval: u32,
+        event_interval: u32,
+    ) -> P {
         P {
             index,
             run_queue,
             tick: 0,
+            until_global: global_queue_interval,
+            until_event: event_interval,
             runnext_streak: 0,
             rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
         }
@@ -104,6 +117,28 @@ impl RunNext {
         NonNull::new(old).map(|p| unsafe { <Notified as QueueItem>::from_raw(p.cast()) })
     }
 
+    /// A stealer takes the task only if it is still the same one after
+    /// `spins` spin-loop hints, i.e. its owner did not get to it (Go's
+    /// `runqgrab` waits before stealing runnext for the same reason).
+    pub(crate) fn steal_if_stale(&self, spins: u32) -> Option<Notified> {
+        // Relaxed: only compared below; the CAS acquires.
+        let seen = self.0.load(Ordering::Relaxed);
+        if seen.is_null() {
+            return None;
+        }
+        for _ in 0..spins {
+            std::hint::spin_loop();
+        }
+        // Acquire: pairs with the Release in `swap`. If the slot changed,
+        // the owner took the task (or replaced it): leave it alone.
+        let taken = self
+            .0
+            .compare_exchange(seen, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed)
+            .ok()?;
+        // SAFETY: the slot held that reference; the CAS made it ours alone.
+        NonNull::new(taken).map(|p| unsafe { <Notified as QueueItem>::from_raw(p.cast()) })
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         // Relaxed: a hint; callers that need a decision re-check.
         self.0.load(Ordering::Relaxed).is_null()
@@ -113,5 +148,44 @@ impl RunNext {
 impl Drop for RunNext {
     fn drop(&mut self) {
         drop(self.take());
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The runnext slot hands each task to exactly one of its owner and a
+    //! stealer, and loses none.
+    use super::RunNext;
+    use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use crate::loom::thread;
+    use crate::task::test_sched::TestSched;
+    use std::sync::Arc;
+
+    #[test]
+    fn owner_take_races_stealer() {
+        loom::model(|| {
+            let s = TestSched::new();
+            let ran = Arc::new(AtomicUsize::new(0));
+            let r = ran.clone();
+            let join = s.spawn(async move {
+                r.fetch_add(1, SeqCst);
+            });
+            let slot = Arc::new(RunNext::new());
+            assert!(slot.swap(s.pop().unwrap()).is_none());
+            let stealer = {
+                let slot = slot.clone();
+                thread::spawn(move || slot.steal_if_stale(0))
+            };
+            let mine = slot.take();
+            let stolen = stealer.join().unwrap();
+            assert!(mine.is_some() != stolen.is_some(), "taken twice or lost");
+            mine.or(stolen).unwrap().run();
+            assert_eq!(ran.load(SeqCst), 1);
+            assert!(join.is_finished());
+            drop(join);
+            drop(slot);
+            s.run_all();
+            assert_eq!(Arc::strong_count(&s), 1);
+        });
     }
 }

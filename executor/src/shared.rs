@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) reactor: goro_reactor::Handle,
     pub(crate) blocking: BlockingPool,
     pub(crate) config: Config,
+    /// Raised by sysmon: the next M to pick a task polls the reactor first.
+    pub(crate) poll_due: AtomicBool,
     /// Set once when the runtime shuts down; Ms exit when they see it.
     pub(crate) shutdown: AtomicBool,
     /// Ps no M holds: the current-thread P between `block_on` calls, and
@@ -126,6 +128,19 @@ impl Shared {
     pub(crate) fn notify_parked(&self) {
         if let Some(index) = self.idle.notify_one() {
             self.remotes[index].parker.unpark();
+        }
+    }
+
+    /// The reactor, if no other thread holds it. A panic inside the reactor
+    /// poisons the lock; the driver is still usable, so poisoning is
+    /// ignored rather than leaving IO undriven for ever.
+    pub(crate) fn try_driver(
+        &self,
+    ) -> Option<std::sync::MutexGuard<'_, Option<goro_reactor::Driver>>> {
+        match self.driver.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
         }
     }
 

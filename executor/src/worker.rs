@@ -15,7 +15,10 @@
 //! 6. as a searcher, the other Ps' queues in random order, stealing half;
 //!    then the injector again; then, only if all of that was empty, the
 //!    other Ps' runnext slots (Go's `stealRunNextG`; tokio's LIFO slot
-//!    cannot be stolen, so a task stuck behind a long poll waits for it);
+//!    cannot be stolen, so a task stuck behind a long poll waits for it).
+//!    A runnext task is taken only if it is still there after a short spin
+//!    (`RUNNEXT_STEAL_SPINS`), so a P that is merely between two polls
+//!    keeps its hand-off chain;
 //! 7. park.
 //!
 //! Every `event_interval` (61) ticks, and whenever sysmon has raised
@@ -89,6 +92,13 @@ use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a searcher watches another P's runnext before taking it: if
+/// the owner is about to run the task (the common case: it is between two
+/// polls) it will have taken it by then. Go sleeps 3 µs for the same
+/// reason in `runqgrab`; a few hundred nanoseconds of spinning is enough
+/// to keep hand-off chains (chained spawns, ping-pong) on one P.
+const RUNNEXT_STEAL_SPINS: u32 = 256;
+
 /// See "Runnext starvation guard".
 pub(crate) const MAX_RUNNEXT_STREAK: u32 = 3;
 
@@ -151,15 +161,31 @@ impl<'a> M<'a> {
     /// Finds the next task to run (see "Finding work"), or `None` if the M
     /// should park.
     pub(crate) fn next_task(&self) -> Option<Notified> {
-        let tick = self.with_p(|p| {
+        let config = &self.shared.config;
+        let (global_first, poll_events) = self.with_p(|p| {
             p.tick = p.tick.wrapping_add(1);
-            p.tick
+            p.until_global -= 1;
+            p.until_event -= 1;
+            let global_first = p.until_global == 0;
+            if global_first {
+                p.until_global = config.global_queue_interval;
+            }
+            let poll_events = p.until_event == 0;
+            if poll_events {
+                p.until_event = config.event_interval;
+            }
+            (global_first, poll_events)
         });
-        if tick % self.shared.config.event_interval == 0 {
+        // Relaxed: see sysmon.rs; the swap makes one M take each request.
+        let due = || {
+            self.shared.poll_due.load(Ordering::Relaxed)
+                && self.shared.poll_due.swap(false, Ordering::Relaxed)
+        };
+        if poll_events || due() {
             self.poll_driver();
         }
         let task = self
-            .with_p(|p| self.find_local(p, tick))
+            .with_p(|p| self.find_local(p, global_first))
             .or_else(|| self.steal());
         if task.is_some() && self.ctx.searching.replace(false) && self.shared.idle.stop_searching()
         {
@@ -170,10 +196,10 @@ impl<'a> M<'a> {
         task
     }
 
-    fn find_local(&self, p: &mut P, tick: u32) -> Option<Notified> {
+    fn find_local(&self, p: &mut P, global_first: bool) -> Option<Notified> {
         let shared = self.shared;
         let runnext = &shared.remotes[p.index].runnext;
-        if tick % shared.config.global_queue_interval == 0 {
+        if global_first {
             if let Some(task) = shared.injector.pop() {
                 return Some(task);
             }
@@ -240,13 +266,15 @@ impl<'a> M<'a> {
             }
             // Nothing anywhere else: take a runnext task that its P has not
             // got round to (it may be stuck in a long poll).
-            others.into_iter().find_map(|i| remotes[i].runnext.take())
+            others
+                .into_iter()
+                .find_map(|i| remotes[i].runnext.steal_if_stale(RUNNEXT_STEAL_SPINS))
         })
     }
 
     /// Polls the reactor without blocking, if no other thread has it.
     fn poll_driver(&self) {
-        if let Ok(mut driver) = self.shared.driver.try_lock() {
+        if let Some(mut driver) = self.shared.try_driver() {
             if let Some(driver) = driver.as_mut() {
                 driver.park(Some(Duration::ZERO));
             }
@@ -273,6 +301,7 @@ impl<'a> M<'a> {
             }
         }
         loop {
+            // Acquire: pairs with the Release in the block_on MainWaker.
             let main_woken = || main.is_some_and(|w| w.load(Ordering::Acquire));
             if shared.is_shutdown() {
                 return;
@@ -293,12 +322,12 @@ impl<'a> M<'a> {
 
     fn park_once(&self) {
         let parker = &self.shared.remotes[self.index].parker;
-        match self.shared.driver.try_lock() {
-            Ok(mut guard) => match guard.as_mut() {
+        match self.shared.try_driver() {
+            Some(mut guard) => match guard.as_mut() {
                 Some(driver) => parker.park_in(driver),
                 None => parker.park(),
             },
-            Err(_) => parker.park(),
+            None => parker.park(),
         }
     }
 }

@@ -19,7 +19,12 @@ fn one_p_flavors() -> Vec<Runtime> {
 fn yield_now_round_robins() {
     for rt in one_p_flavors() {
         let log = Arc::new(Mutex::new(Vec::new()));
-        rt.block_on(async {
+        let l = log.clone();
+        // Spawned from a task, so all three share one P's local queue
+        // (tasks from outside wait in the injector, which a P checks first
+        // only every 61 ticks).
+        rt.block_on(goro_executor_spawn_wrapper(async move {
+            let log = l;
             let tasks: Vec<_> = (0..3)
                 .map(|t| {
                     let log = log.clone();
@@ -34,13 +39,18 @@ fn yield_now_round_robins() {
             for t in tasks {
                 t.await.unwrap();
             }
-        });
+        }));
         let log = log.lock().unwrap();
         assert_eq!(log.len(), 150);
         // No task runs twice in a row while the others are still going.
         let runs = log.windows(2).filter(|w| w[0] == w[1]).count();
         assert!(runs <= 3, "yield_now did not interleave: {:?}", &log[..30]);
     }
+}
+
+/// Runs `f` as a task and waits for it (from `block_on`).
+async fn goro_executor_spawn_wrapper(f: impl std::future::Future<Output = ()> + Send + 'static) {
+    goro_executor::spawn(f).await.unwrap()
 }
 
 /// A resource that is always ready but spends budget, like a channel with

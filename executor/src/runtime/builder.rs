@@ -186,7 +186,12 @@ impl Builder {
         let mut remotes = Vec::with_capacity(workers);
         for index in 0..workers {
             let (local, steal) = crate::queue::local();
-            ps.push(Box::new(P::new(index, local)));
+            ps.push(Box::new(P::new(
+                index,
+                local,
+                self.global_queue_interval,
+                self.event_interval,
+            )));
             remotes.push(Remote {
                 steal,
                 runnext: RunNext::new(),
@@ -207,6 +212,7 @@ impl Builder {
                 lifo_enabled: self.lifo_enabled,
                 current_thread: self.current_thread,
             },
+            poll_due: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             idle_ps: Mutex::new(Vec::new()),
             p_waiters: Mutex::new(Vec::new()),
@@ -242,6 +248,17 @@ impl Builder {
                     drop(Runtime::from_parts(handle, threads));
                     return Err(e);
                 }
+            }
+        }
+        let weak = Arc::downgrade(&handle.shared);
+        let sysmon = std::thread::Builder::new()
+            .name(format!("{}-sysmon", (self.thread_name)()))
+            .spawn(move || crate::sysmon::run(weak));
+        match sysmon {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                drop(Runtime::from_parts(handle, threads));
+                return Err(e);
             }
         }
         Ok(Runtime::from_parts(handle, threads))

@@ -102,6 +102,10 @@ impl Runtime {
         shared.shutdown.store(true, Ordering::Release);
         shared.unpark_all();
         let me = std::thread::current().id();
+        for worker in &self.workers {
+            // Ends sysmon's sleep (worker threads do not use thread park).
+            worker.thread().unpark();
+        }
         for worker in self.workers.drain(..) {
             if worker.thread().id() == me {
                 // Dropped from a task on this very worker: it exits when the
@@ -122,7 +126,12 @@ impl Runtime {
         for p in ps {
             drop(shared.drain_p(p));
         }
-        let driver = shared.driver.lock().unwrap().take();
+        // A panic inside the reactor poisons the lock; shut it down anyway.
+        let driver = shared
+            .driver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         if let Some(mut driver) = driver {
             driver.shutdown();
         }

@@ -80,6 +80,8 @@ impl OwnedTasks {
     /// tasks that are not running right now; a running one sees CANCELLED
     /// when its poll returns).
     pub(crate) fn close_and_shutdown(&self) {
+        // Release: pairs with `is_closed`; inserts read it under the shard
+        // locks, which order it on their own.
         self.closed.store(true, Ordering::Release);
         for shard in self.shards.iter() {
             loop {
@@ -97,6 +99,7 @@ impl OwnedTasks {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
+        // Acquire: pairs with the Release in `close_and_shutdown`.
         self.closed.load(Ordering::Acquire)
     }
 

@@ -7,6 +7,7 @@
 //! [`JoinHandle`]; every task [`Waker`](std::task::Waker) is one more
 //! (`waker.rs`).
 
+mod free_list;
 pub(crate) mod join;
 pub(crate) mod list;
 pub(crate) mod raw;
@@ -46,10 +47,29 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 pub struct Id(NonZeroU64);
 
 impl Id {
+    /// A fresh id. Each thread reserves ids in blocks of `ID_BLOCK` from
+    /// one global counter, so spawning threads do not all bounce the
+    /// counter's cache line on every spawn.
     pub(crate) fn next() -> Id {
+        const ID_BLOCK: u64 = 1024;
         // Relaxed: uniqueness only needs the atomicity of fetch_add.
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        thread_local! {
+            /// The rest of this thread's block: next id, end (exclusive).
+            static BLOCK: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+        }
+        let id = BLOCK
+            .try_with(|b| {
+                let (mut next, mut end) = b.get();
+                if next == end {
+                    next = NEXT.fetch_add(ID_BLOCK, Ordering::Relaxed);
+                    end = next + ID_BLOCK;
+                }
+                b.set((next + 1, end));
+                next
+            })
+            // Thread exiting: take a single id.
+            .unwrap_or_else(|_| NEXT.fetch_add(1, Ordering::Relaxed));
         Id(NonZeroU64::new(id).expect("task id counter wrapped"))
     }
 
@@ -176,6 +196,6 @@ pub async fn yield_now() {
 #[cfg(all(test, loom))]
 mod loom_state;
 #[cfg(test)]
-mod test_sched;
+pub(crate) mod test_sched;
 #[cfg(all(test, not(loom)))]
 mod tests;

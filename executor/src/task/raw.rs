@@ -22,8 +22,9 @@
 
 use super::join::JoinError;
 use super::state::{Snapshot, State, ToIdle, ToRunning};
-use super::{waker, Id, Notified, RawTask, Schedule};
+use super::{free_list, waker, Id, Notified, RawTask, Schedule};
 use crate::loom::cell::UnsafeCell;
+use std::alloc::Layout;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
@@ -119,7 +120,9 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let cell = Box::new(Cell {
+    let layout = Layout::new::<Cell<F, S>>();
+    let ptr = free_list::alloc(layout).cast::<Cell<F, S>>();
+    let cell = Cell {
         header: Header {
             state: State::new(),
             vtable: &VtableOf::<F, S>::VTABLE,
@@ -130,8 +133,11 @@ where
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
         join_waker: UnsafeCell::new(None),
-    });
-    NonNull::from(Box::leak(cell)).cast()
+    };
+    // SAFETY: `ptr` is fresh (or recycled, holding no value) memory with
+    // the layout of a `Cell<F, S>`.
+    unsafe { ptr.as_ptr().write(cell) };
+    ptr.cast()
 }
 
 /// # Safety
@@ -264,9 +270,13 @@ unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 }
 
 unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
-    // SAFETY: the record came from `Box::leak` in `allocate` and this was
-    // the last reference.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+    let cell = ptr.cast::<Cell<F, S>>();
+    // SAFETY: this was the last reference to a record written by
+    // `allocate`; nothing touches it after this.
+    unsafe { std::ptr::drop_in_place(cell.as_ptr()) };
+    // SAFETY: the memory came from `free_list::alloc` with this layout and
+    // its value was just dropped.
+    unsafe { free_list::free(cell.cast(), Layout::new::<Cell<F, S>>()) };
 }
 
 /// Whether the JoinHandle may read the output now; if not, its waker is

@@ -363,6 +363,8 @@ impl State {
     /// slot back. Returns the state from before; if JOIN_INTEREST is gone the
     /// JoinHandle was dropped and the caller drops the waker.
     pub(crate) fn unset_join_waker_after_complete(&self) -> Snapshot {
+        // AcqRel: Release hands the slot back after our read of the waker;
+        // Acquire sees a JoinHandle drop that left the waker to us.
         Snapshot(self.0.fetch_and(!JOIN_WAKER, Ordering::AcqRel))
     }
 
