@@ -286,3 +286,54 @@ impl Shared {
         join
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+
+    fn pool(max: usize, keep_alive: Duration) -> BlockingPool {
+        BlockingPool::new(max, keep_alive, Arc::new(|| "test-blocking".into()), None)
+    }
+
+    #[test]
+    fn idle_threads_exit_after_keep_alive() {
+        let pool = pool(4, Duration::from_millis(20));
+        let (tx, rx) = mpsc::channel();
+        (pool.spawner())(Box::new(move || tx.send(()).unwrap()));
+        rx.recv().unwrap();
+        let st = pool.inner.state.lock().unwrap();
+        let (st, _) = pool
+            .inner
+            .exited
+            .wait_timeout_while(st, Duration::from_secs(30), |s| s.threads > 0)
+            .unwrap();
+        assert_eq!(st.threads, 0, "an idle blocking thread did not exit");
+    }
+
+    #[test]
+    fn max_threads_bounds_concurrency_and_every_job_runs() {
+        let pool = pool(2, Duration::from_secs(10));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..8 {
+            let (running, peak, tx) = (running.clone(), peak.clone(), tx.clone());
+            (pool.spawner())(Box::new(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::yield_now();
+                running.fetch_sub(1, Ordering::SeqCst);
+                tx.send(()).unwrap();
+            }));
+        }
+        for _ in 0..8 {
+            rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        }
+        assert!(peak.load(Ordering::SeqCst) <= 2);
+        assert!(pool.inner.state.lock().unwrap().threads <= 2);
+        pool.shutdown(None);
+        assert_eq!(pool.inner.state.lock().unwrap().threads, 0);
+    }
+}

@@ -117,9 +117,9 @@ enum Repr {
 /// `&JoinError` across threads cannot touch it.
 struct SyncPayload(Box<dyn Any + Send + 'static>);
 
-// SAFETY: there is no `&self` access to the payload (only `into_panic`,
-// which takes the error by value, and the message, which we read only
-// through `&mut`-free downcasts of `&str`/`String`, themselves Sync).
+// SAFETY: through `&JoinError` the payload is only downcast to `&str` and
+// `String` (both `Sync`) to read a panic message; `type_id` reads only the
+// vtable. Everything else (`into_panic`) takes the error by value.
 unsafe impl Sync for SyncPayload {}
 
 impl JoinError {
