@@ -25,18 +25,17 @@
 
 use std::collections::VecDeque;
 use std::ptr::NonNull;
-use std::sync::PoisonError;
 use std::task::Waker;
 
+use super::lock::{Guard, Lock};
 use super::waiter::{claim, Claim, Ctx, State, Waiter};
 use super::{TryRecvError, TrySendError};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::loom::sync::{Mutex, MutexGuard};
 
 /// A channel's shared state: what every `Sender` and `Receiver` points at.
 pub(crate) struct Chan<T> {
     /// Buffer and wait queues. Never held across a wake or user code.
-    inner: Mutex<Inner<T>>,
+    inner: Lock<Inner<T>>,
     /// `usize::MAX` for unbounded, 0 for rendezvous.
     pub(crate) cap: usize,
     /// Mirror of `Inner::closed` for `is_closed` without the lock; written
@@ -68,7 +67,7 @@ unsafe impl<T: Send> Send for Inner<T> {}
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize, never: bool) -> Self {
         Chan {
-            inner: Mutex::new(Inner {
+            inner: Lock::new(Inner {
                 // Rendezvous channels only ever buffer re-injected values.
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 cap,
@@ -84,11 +83,8 @@ impl<T> Chan<T> {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner<T>> {
-        // No invariant is left half-updated by a panic inside the critical
-        // sections (they move values and pointers only), so poisoning can be
-        // ignored.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn lock(&self) -> Guard<'_, Inner<T>> {
+        self.inner.lock()
     }
 
     pub(crate) fn is_closed(&self) -> bool {
