@@ -1,1 +1,120 @@
-fn main() {}
+//! timer_churn: create and cancel 1,000,000 sleeps, goro against tokio
+//! (multi-thread runtimes, 2 workers) in one criterion group.
+//!
+//! * `held`: register all 1M sleeps (poll each once, so each is really in
+//!   the timer wheel), then drop them all: a million pending timers at once.
+//! * `one_by_one`: create, register and cancel one sleep at a time.
+//!
+//! Both sides poll without coop budget (each runtime's `unconstrained`),
+//! so every poll really registers its timer. Each side uses its natural
+//! idiom: tokio's `Sleep` is `!Unpin` and is boxed to be held; goro's is
+//! `Unpin` (its entry lives in the wheel's slab).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+const N: usize = 1_000_000;
+const WORKERS: usize = 2;
+
+fn delay(i: usize) -> Duration {
+    // Spread over the wheel's levels 1-3, like real timeouts.
+    Duration::from_millis(1_000 + (i % 100_000) as u64)
+}
+
+// ----------------------------------------------------------------- tokio --
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn tokio_held() {
+    let mut v: Vec<Pin<Box<tokio::time::Sleep>>> =
+        (0..N).map(|i| Box::pin(tokio::time::sleep(delay(i)))).collect();
+    poll_fn(|cx| {
+        for s in &mut v {
+            assert!(s.as_mut().poll(cx).is_pending());
+        }
+        Poll::Ready(())
+    })
+    .await;
+    drop(v);
+}
+
+async fn tokio_one_by_one() {
+    poll_fn(|cx| {
+        for i in 0..N {
+            let mut s = std::pin::pin!(tokio::time::sleep(delay(i)));
+            assert!(s.as_mut().poll(cx).is_pending());
+        }
+        Poll::Ready(())
+    })
+    .await;
+}
+
+// ------------------------------------------------------------------ goro --
+
+fn goro_runtime() -> goro::runtime::Runtime {
+    goro::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .build()
+        .unwrap()
+}
+
+async fn goro_held() {
+    let mut v: Vec<goro::time::Sleep> = (0..N).map(|i| goro::time::sleep(delay(i))).collect();
+    poll_fn(|cx| {
+        goro::coop::unconstrained(|| {
+            for s in &mut v {
+                assert!(Pin::new(s).poll(cx).is_pending());
+            }
+        });
+        Poll::Ready(())
+    })
+    .await;
+    drop(v);
+}
+
+async fn goro_one_by_one() {
+    poll_fn(|cx| {
+        goro::coop::unconstrained(|| {
+            for i in 0..N {
+                let mut s = goro::time::sleep(delay(i));
+                assert!(Pin::new(&mut s).poll(cx).is_pending());
+            }
+        });
+        Poll::Ready(())
+    })
+    .await;
+}
+
+// ----------------------------------------------------------------- bench --
+
+fn timer_churn(c: &mut Criterion) {
+    let mut g = c.benchmark_group("timer_churn");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(5));
+    let goro_rt = goro_runtime();
+    let tokio_rt = tokio_runtime();
+    g.bench_function("goro/held", |b| b.iter(|| goro_rt.block_on(goro_held())));
+    g.bench_function("tokio/held", |b| {
+        b.iter(|| tokio_rt.block_on(tokio::task::unconstrained(tokio_held())))
+    });
+    g.bench_function("goro/one_by_one", |b| {
+        b.iter(|| goro_rt.block_on(goro_one_by_one()))
+    });
+    g.bench_function("tokio/one_by_one", |b| {
+        b.iter(|| tokio_rt.block_on(tokio::task::unconstrained(tokio_one_by_one())))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, timer_churn);
+criterion_main!(benches);

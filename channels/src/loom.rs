@@ -31,4 +31,12 @@ pub(crate) mod cell {
             f(self.0.get())
         }
     }
+
+    // Used by goro_channels::sync (Mutex/RwLock::into_inner); loom's
+    // UnsafeCell has the same method.
+    impl<T> UnsafeCell<T> {
+        pub(crate) fn into_inner(self) -> T {
+            self.0.into_inner()
+        }
+    }
 }

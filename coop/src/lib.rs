@@ -131,9 +131,7 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Spent> {
 /// budgeted poll).
 #[inline]
 pub fn has_budget_remaining() -> bool {
-    BUDGET
-        .try_with(|b| b.get() != Some(0))
-        .unwrap_or(true)
+    BUDGET.try_with(|b| b.get() != Some(0)).unwrap_or(true)
 }
 
 /// The budget left in the current poll: `None` when unconstrained.

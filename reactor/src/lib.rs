@@ -1,134 +1,127 @@
 //! # goro-reactor: the netpoller
 //!
-//! SKELETON (to be replaced by the reactor issue). The API below is the
-//! seam the executor programs against and must be kept:
+//! A goroutine that reads from a socket costs nothing while it waits: Go's
+//! runtime parks it, and the netpoller (`runtime/netpoll.go`) makes it
+//! runnable again when epoll says the socket is ready. This crate is that
+//! netpoller for goro, plus the timers that share its sleep. It knows
+//! `Waker`s, never tasks, so it works under any executor (its own tests use
+//! a thirty-line one), and the goro executor plugs it into its park seam.
 //!
-//! * [`Driver::new`], [`Driver::handle`], [`Driver::park`] — owned by the
-//!   one worker thread that is currently blocked in the poller.
-//! * [`Handle::unpark`] — wakes a thread blocked in [`Driver::park`].
-//! * [`Handle::enter`] / [`Handle::current`] / [`Handle::try_current`] —
-//!   the thread-local "current reactor" that net types and timers use.
+//! ## Glossary
+//!
+//! * **Driver** ([`Driver`]): the part that blocks. It owns the
+//!   `mio::Poll`; one exists per runtime, and it is held by whichever worker
+//!   thread is parked in it.
+//! * **Handle** ([`Handle`]): a cheap `Arc` to the shared state — the mio
+//!   registry, the registration slab, the timer wheel and the `mio::Waker`.
+//!   Sockets and timers keep one; any thread may use it.
+//! * **Registration**: one socket's slot in the slab: readiness bits plus a
+//!   reader and a writer waker (`scheduled_io.rs`, `registration.rs`).
+//! * **Tick**: a millisecond of timer time (`time/wheel.rs`), or, in a
+//!   readiness word, a count of delivered events (`scheduled_io.rs`).
+//!
+//! ## Parking
+//!
+//! The executor's first idle worker calls [`Driver::park`]; the others
+//! sleep on their own parkers. `park(timeout)`:
+//!
+//! 1. advances the timer wheel to now, collecting expired timers' wakers,
+//!    and computes `min(timeout, nearest timer)`; if a timer fired it does
+//!    not block at all (`Some(ZERO)`), because it already has work to hand
+//!    back. It writes the tick it will sleep until, under the wheel lock;
+//! 2. blocks in `Poll::poll` for that long;
+//! 3. for every event, ORs the readiness into the registration (bumping its
+//!    tick) and takes the wakers that care;
+//! 4. advances the wheel again and wakes everything it collected, on the
+//!    calling thread, after every lock is released.
+//!
+//! [`Handle::unpark`] (a `mio::Waker`, an eventfd on Linux) ends step 2
+//! early, or makes the next step 2 return at once. Work pushed from
+//! another thread uses it, and so does a timer inserted earlier than the
+//! tick the driver is sleeping toward (see time/clock.rs, "Waking a driver
+//! that sleeps too long"). A busy runtime calls `park(Some(ZERO))`
+//! every 61 scheduler ticks so IO is never starved by CPU-bound tasks
+//! (Go polls the network from `findrunnable` and `sysmon` the same way).
+//!
+//! ## Readiness
+//!
+//! Sockets are registered once, edge-triggered, for both directions.
+//! The driver caches each edge in the registration's readiness word; an
+//! operation runs the syscall while the bit is set and clears it when the
+//! syscall says `WouldBlock`. That clear races with new edges; the tick in
+//! the readiness word settles the race — see "The clear race" in
+//! `scheduled_io.rs`, which the loom model in the same file checks.
+//! Tokens carry a generation so a stale event never wakes the wrong task
+//! (`registration.rs`, "Tokens").
+//!
+//! ## Cooperative budget
+//!
+//! Every IO operation or timer that completes spends one unit of the task's
+//! coop budget ([`goro_coop::poll_proceed`]); with the budget spent it
+//! answers `Pending` after re-waking the task, so a task that always finds
+//! its socket ready still lets its neighbours run.
+//!
+//! ## Outside a runtime
+//!
+//! One rule: **creating** a net type or a timer needs a current reactor
+//! ([`Handle::enter`], which every goro worker and `block_on` hold), and
+//! without one it **panics** with a message saying there is no goro
+//! runtime — also where the constructor returns `io::Result`, because
+//! using a socket outside a runtime is a programming error, not an IO
+//! condition (async constructors such as `TcpStream::connect` panic when
+//! first polled). Once the runtime has shut down ([`Driver::shutdown`]),
+//! every pending and later IO operation fails with an `io::Error` saying
+//! so (IO already returns `io::Result`), and polling a sleep panics with
+//! a message saying so (a sleep has no error channel; completing it would
+//! pretend that time passed).
+//!
+//! ## Shutdown and leaks
+//!
+//! Wakers stored in the reactor point at tasks that own sockets that point
+//! back at the reactor: a cycle. [`Driver::shutdown`] (also run when the
+//! driver drops) breaks it by taking every waker out of every registration
+//! and dropping every timer, waking them so pending operations observe
+//! the shutdown. Dropping a socket deregisters it and frees its slot;
+//! dropping a `Sleep` removes its timer in O(1).
+//!
+//! ## Additions to the executor seam
+//!
+//! Beyond `Driver::{new, handle, park, shutdown, set_blocking_spawner}` and
+//! `Handle::{unpark, enter, current, try_current}`: the diagnostics
+//! [`Handle::io_registrations`] and [`Handle::pending_timers`] (tests use
+//! them to prove nothing leaks).
 
-use std::cell::RefCell;
-use std::io;
-use std::sync::Arc;
-use std::time::Duration;
+#![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
-const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+mod driver;
+mod loom;
+pub mod net;
+mod registration;
+mod scheduled_io;
+pub mod time;
 
-/// The part of the reactor that blocks: owns the `mio::Poll`.
-pub struct Driver {
-    poll: mio::Poll,
-    events: mio::Events,
-    handle: Handle,
-}
+pub use driver::{BlockingSpawner, Driver, EnterGuard, Handle};
 
-/// A cheap, clonable reference to a reactor, usable from any thread.
-#[derive(Clone)]
-pub struct Handle {
-    inner: Arc<Inner>,
-}
+#[cfg(all(test, not(loom)))]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
 
-struct Inner {
-    waker: mio::Waker,
-    #[allow(dead_code)]
-    registry: mio::Registry,
-}
-
-impl Driver {
-    /// Creates a reactor.
-    pub fn new() -> io::Result<Driver> {
-        let poll = mio::Poll::new()?;
-        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
-        let registry = poll.registry().try_clone()?;
-        Ok(Driver {
-            poll,
-            events: mio::Events::with_capacity(1024),
-            handle: Handle {
-                inner: Arc::new(Inner { waker, registry }),
-            },
-        })
-    }
-
-    /// A handle to this reactor.
-    pub fn handle(&self) -> Handle {
-        self.handle.clone()
-    }
-
-    /// Polls for IO readiness and fires due timers, waking their wakers on
-    /// this thread. Blocks for at most `timeout` (`None`: until an event,
-    /// a timer or [`Handle::unpark`]; `Some(ZERO)`: never blocks).
-    pub fn park(&mut self, timeout: Option<Duration>) {
-        match self.poll.poll(&mut self.events, timeout) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => panic!("goro reactor: poll failed: {e}"),
-        }
-    }
-
-    /// Shuts the reactor down: wakes every registered waker so pending IO
-    /// observes the shutdown, and drops all pending timers.
-    pub fn shutdown(&mut self) {}
-}
-
-thread_local! {
-    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
-}
-
-/// Restores the previous current reactor when dropped.
-pub struct EnterGuard {
-    prev: Option<Handle>,
-}
-
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        let prev = self.prev.take();
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
-    }
-}
-
-impl Handle {
-    /// Wakes the thread blocked in [`Driver::park`], if any; the next park
-    /// returns at once if none is blocked now.
-    pub fn unpark(&self) {
-        self.inner
-            .waker
-            .wake()
-            .expect("goro reactor: failed to wake the poller");
-    }
-
-    /// Makes this the current thread's reactor until the guard drops.
-    pub fn enter(&self) -> EnterGuard {
-        let prev = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
-        EnterGuard { prev }
-    }
-
-    /// The current thread's reactor.
-    ///
-    /// # Panics
-    /// Outside a goro runtime.
-    #[track_caller]
-    pub fn current() -> Handle {
-        Self::try_current().expect(
-            "there is no goro reactor running: this must be called from inside a goro runtime \
-             (within Runtime::block_on, a spawned task, or #[goro::main])",
-        )
-    }
-
-    /// The current thread's reactor, or `None` outside a goro runtime.
-    pub fn try_current() -> Option<Handle> {
-        CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
-    }
-}
-
-/// Runs a closure on a thread pool for blocking work (the executor's
-/// `spawn_blocking` pool); host-name resolution goes through it.
-pub type BlockingSpawner = Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
-
-impl Driver {
-    /// Hands the reactor the executor's blocking pool. Without one, blocking
-    /// work (DNS) runs on a fresh std thread.
-    pub fn set_blocking_spawner(&mut self, spawner: BlockingSpawner) {
-        let _ = spawner;
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<crate::Handle>();
+        send_sync::<crate::Driver>();
+        send_sync::<crate::time::Sleep>();
+        send_sync::<crate::time::Interval>();
+        send_sync::<crate::net::TcpStream>();
+        send_sync::<crate::net::TcpListener>();
+        send_sync::<crate::net::UdpSocket>();
+        send_sync::<crate::net::UnixStream>();
+        send_sync::<crate::net::UnixListener>();
+        send_sync::<crate::net::UnixDatagram>();
+        send_sync::<crate::net::tcp::OwnedReadHalf>();
+        send_sync::<crate::net::tcp::OwnedWriteHalf>();
+        send_sync::<crate::net::unix::OwnedWriteHalf>();
     }
 }

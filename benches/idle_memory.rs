@@ -1,0 +1,229 @@
+//! Idle memory per task: how much resident memory 1,000,000 parked tasks
+//! cost on goro, tokio and smol.
+//!
+//! ```text
+//! cargo bench --bench idle_memory
+//! ```
+//!
+//! Each task parks on its own [`Slot`] (the Waker-based hand-off the
+//! scheduler bench uses), so it is a spawned future plus one registered
+//! waker and nothing else. Every measurement runs in a fresh child process
+//! (this same binary, re-executed with `GORO_IDLE_CHILD=<runtime>`), so no
+//! runtime starts with memory another one freed: the figure is the growth of
+//! the resident set (`/proc/self/statm`) from just before the first spawn to
+//! when every task has parked, divided by the number of tasks.
+//!
+//! The `slots only` row allocates the slots and the `Vec` of their handles
+//! without any task: that part of each runtime's figure is the benchmark's,
+//! not the runtime's, and the `net` column subtracts it.
+//!
+//! Each runtime is measured three times, interleaved, and the median is
+//! reported. Go's figure comes from `benches/go/sched.go`.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[allow(dead_code)] // only `Slot::take` is needed here
+mod slot;
+use slot::Slot;
+
+// The `goro` facade does not re-export the executor yet (its src/lib.rs only
+// re-exports goro-coop); until it does, `goro::` here means the executor
+// crate, whose paths the facade will mirror. Delete this line when it does.
+use goro_executor as goro;
+
+/// Tasks parked per measurement.
+const TASKS: usize = 1_000_000;
+/// Measurements per runtime.
+const ROUNDS: usize = 3;
+/// What each child measures, in the order the table prints them.
+const CHILDREN: [&str; 4] = ["slots only", "goro", "tokio", "smol"];
+const CHILD_ENV: &str = "GORO_IDLE_CHILD";
+
+fn main() {
+    match std::env::var(CHILD_ENV) {
+        Ok(which) => {
+            let bytes = match which.as_str() {
+                "slots only" => slots_only(),
+                "goro" => goro_child(),
+                "tokio" => tokio_child(),
+                "smol" => smol_child(),
+                other => panic!("{CHILD_ENV}={other:?}: expected one of {CHILDREN:?}"),
+            };
+            println!("{bytes}");
+            // The tasks stay parked; there is nothing to learn from tearing
+            // a million of them down, so leave without doing it.
+            std::process::exit(0);
+        }
+        Err(_) => parent(),
+    }
+}
+
+/// Runs every child [`ROUNDS`] times, interleaved, and prints the table.
+fn parent() {
+    let exe = std::env::current_exe().expect("path of this benchmark");
+    let mut results: Vec<Vec<f64>> = vec![Vec::new(); CHILDREN.len()];
+    for _ in 0..ROUNDS {
+        for (which, samples) in CHILDREN.iter().zip(&mut results) {
+            let out = Command::new(&exe)
+                .env(CHILD_ENV, which)
+                .output()
+                .expect("run a measurement child");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            match stdout.trim().parse::<f64>() {
+                Ok(growth) if out.status.success() => samples.push(growth / TASKS as f64),
+                _ => eprintln!(
+                    "idle_memory: {which} failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            }
+        }
+    }
+
+    let medians: Vec<Option<f64>> = results.iter_mut().map(|s| median(s)).collect();
+    let base = medians[0].unwrap_or(0.0);
+    println!("idle memory, {TASKS} parked tasks, median of {ROUNDS} fresh processes");
+    println!(
+        "{:<12} {:>12} {:>12}   samples (B/task)",
+        "", "B/task", "net B/task"
+    );
+    for ((which, median), samples) in CHILDREN.iter().zip(&medians).zip(&results) {
+        let Some(m) = median else {
+            println!("{which:<12} {:>12}", "failed");
+            continue;
+        };
+        let net = if *which == "slots only" { *m } else { m - base };
+        let samples: Vec<String> = samples.iter().map(|s| format!("{s:.0}")).collect();
+        println!("{which:<12} {m:>12.1} {net:>12.1}   {}", samples.join(" "));
+    }
+    let net = |i: usize| medians[i].map(|m| m - base);
+    for (name, a, b) in [
+        ("goro/tokio", 1, 2),
+        ("goro/smol", 1, 3),
+        ("smol/tokio", 3, 2),
+    ] {
+        if let (Some(x), Some(y), Some(xn), Some(yn)) = (medians[a], medians[b], net(a), net(b)) {
+            println!(
+                "{name:<12} {:>12.2} {:>12.2}   (ratio of B/task; net excludes the slots)",
+                x / y,
+                xn / yn
+            );
+        }
+    }
+}
+
+fn median(samples: &mut [f64]) -> Option<f64> {
+    samples.sort_by(f64::total_cmp);
+    samples.get(samples.len() / 2).copied()
+}
+
+/// Resident set size of this process, in bytes.
+fn rss() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|f| f.parse().ok())
+        .expect("statm's second field is the resident page count");
+    // SAFETY: `sysconf` has no preconditions; it only reads a constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * usize::try_from(page).expect("a positive page size")
+}
+
+/// Waits until `parked` reaches [`TASKS`] (the runtime's threads do the
+/// work; this thread only watches).
+fn wait_parked(parked: &AtomicUsize) {
+    while parked.load(Ordering::Acquire) < TASKS {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// One parked task: counts itself, then waits on its slot forever.
+async fn park(slot: Arc<Slot<()>>, parked: Arc<AtomicUsize>) {
+    parked.fetch_add(1, Ordering::Release);
+    slot.take().await;
+}
+
+/// The benchmark's own share: the slots and the `Vec` holding them.
+fn slots_only() -> usize {
+    let before = rss();
+    let slots: Vec<Arc<Slot<()>>> = (0..TASKS).map(|_| Arc::new(Slot::default())).collect();
+    let grown = rss() - before;
+    std::hint::black_box(&slots);
+    grown
+}
+
+fn tokio_child() -> usize {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio runtime");
+    // Start the workers and warm their queues before measuring.
+    rt.block_on(async {
+        for _ in 0..1_000 {
+            tokio::spawn(async {}).await.unwrap();
+        }
+    });
+    let parked = Arc::new(AtomicUsize::new(0));
+    let before = rss();
+    let mut slots = Vec::new();
+    for _ in 0..TASKS {
+        let slot = Arc::new(Slot::default());
+        slots.push(slot.clone());
+        drop(rt.spawn(park(slot, parked.clone())));
+    }
+    wait_parked(&parked);
+    rss() - before
+}
+
+fn smol_child() -> usize {
+    let ex = smol::Executor::new();
+    smol::block_on(ex.run(async {
+        for _ in 0..1_000 {
+            ex.spawn(async {}).await;
+        }
+    }));
+    let parked = Arc::new(AtomicUsize::new(0));
+    let before = rss();
+    let mut slots = Vec::new();
+    for _ in 0..TASKS {
+        let slot = Arc::new(Slot::default());
+        slots.push(slot.clone());
+        ex.spawn(park(slot, parked.clone())).detach();
+    }
+    // smol's executor runs on the threads that call `run`: this one.
+    smol::block_on(ex.run(async {
+        while parked.load(Ordering::Acquire) < TASKS {
+            smol::future::yield_now().await;
+        }
+    }));
+    rss() - before
+}
+
+// ----------------------------------------------------------------------------
+// GORO ARM
+// ----------------------------------------------------------------------------
+fn goro_child() -> usize {
+    let rt = goro::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("goro runtime");
+    rt.block_on(async {
+        for _ in 0..1_000 {
+            assert!(goro::spawn(async {}).await.is_ok());
+        }
+    });
+    let parked = Arc::new(AtomicUsize::new(0));
+    let before = rss();
+    let mut slots = Vec::new();
+    for _ in 0..TASKS {
+        let slot = Arc::new(Slot::default());
+        slots.push(slot.clone());
+        drop(rt.spawn(park(slot, parked.clone())));
+    }
+    wait_parked(&parked);
+    rss() - before
+}

@@ -1,0 +1,288 @@
+//! The blocking pool: threads for work that blocks (file IO, DNS, CPU-heavy
+//! closures), so it does not hold an M and starve the Ps' queues.
+//!
+//! Threads are started on demand up to `max_blocking_threads` (512 by
+//! default); an idle thread exits after `keep_alive` (10 s). A blocking
+//! call is a task like any other (it is in the owned-task list, has a
+//! JoinHandle, and is cancelled if the runtime shuts down before it
+//! starts), but its first `Notified` goes to this pool's queue instead of a
+//! run queue, and its future never returns `Pending`.
+
+use crate::runtime::context;
+use crate::shared::Shared;
+use crate::task::{JoinHandle, Notified};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Runs `f` on the runtime's blocking pool and returns a handle to its
+/// result. A panic in `f` becomes a panic `JoinError`.
+///
+/// # Panics
+/// Outside a goro runtime.
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let location = Location::caller();
+    match context::with_current(|shared| shared.spawn_blocking(f, location)) {
+        Some(join) => join,
+        None => panic!(
+            "goro::task::spawn_blocking called outside a goro runtime: call it from a task, \
+             from Runtime::block_on, or after Handle::enter"
+        ),
+    }
+}
+
+/// A closure as a future that completes on its first poll.
+struct BlockingTask<F>(Option<F>);
+
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+    type Output = R;
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let f = self
+            .0
+            .take()
+            .expect("blocking task polled after completion");
+        Poll::Ready(f())
+    }
+}
+
+thread_local! {
+    /// Whether this thread belongs to a blocking pool.
+    static IN_POOL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+enum Job {
+    Task(Notified),
+    Closure(Box<dyn FnOnce() + Send>),
+}
+
+pub(crate) struct BlockingPool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Queue and thread accounting; the lock is held only to change them.
+    state: Mutex<PoolState>,
+    /// Idle threads wait here for a job.
+    work: Condvar,
+    /// Shutdown waits here for the threads to exit.
+    exited: Condvar,
+    max_threads: usize,
+    keep_alive: Duration,
+    thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    stack_size: Option<usize>,
+    /// The runtime, so pool threads can enter it (set once after build).
+    runtime: OnceLock<Weak<Shared>>,
+}
+
+struct PoolState {
+    queue: VecDeque<Job>,
+    threads: usize,
+    /// Threads waiting for work and not yet claimed by a submitter.
+    idle: usize,
+    /// Wake-ups handed out by submitters and not yet taken by a thread.
+    notified: usize,
+    shutdown: bool,
+}
+
+impl BlockingPool {
+    pub(crate) fn new(
+        max_threads: usize,
+        keep_alive: Duration,
+        thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+        stack_size: Option<usize>,
+    ) -> BlockingPool {
+        BlockingPool {
+            inner: Arc::new(Inner {
+                state: Mutex::new(PoolState {
+                    queue: VecDeque::new(),
+                    threads: 0,
+                    idle: 0,
+                    notified: 0,
+                    shutdown: false,
+                }),
+                work: Condvar::new(),
+                exited: Condvar::new(),
+                max_threads,
+                keep_alive,
+                thread_name,
+                stack_size,
+                runtime: OnceLock::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn set_runtime(&self, shared: Weak<Shared>) {
+        let _ = self.inner.runtime.set(shared);
+    }
+
+    /// A spawner for the reactor (DNS).
+    pub(crate) fn spawner(&self) -> goro_reactor::BlockingSpawner {
+        let inner = Arc::downgrade(&self.inner);
+        Arc::new(move |f: Box<dyn FnOnce() + Send>| match inner.upgrade() {
+            Some(inner) => {
+                if let Err(Job::Closure(f)) = Inner::submit(&inner, Job::Closure(f)) {
+                    // Shut down: run it on a plain thread rather than lose it.
+                    std::thread::spawn(f);
+                }
+            }
+            None => {
+                std::thread::spawn(f);
+            }
+        })
+    }
+
+    fn submit_task(&self, task: Notified) {
+        // On shutdown the Notified is dropped; the owned-list shutdown
+        // cancels the task.
+        let _ = Inner::submit(&self.inner, Job::Task(task));
+    }
+
+    /// Stops taking jobs and waits up to `timeout` (`None`: forever) for
+    /// running jobs to finish; queued ones are dropped.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut st = self.inner.state.lock().unwrap();
+        st.shutdown = true;
+        let queued: Vec<Job> = st.queue.drain(..).collect();
+        self.inner.work.notify_all();
+        drop(st);
+        drop(queued);
+        // Shut down from a pool thread (a blocking task dropped the runtime):
+        // do not wait for ourselves.
+        let own = usize::from(IN_POOL.with(|p| p.get()));
+        let mut st = self.inner.state.lock().unwrap();
+        while st.threads > own {
+            st = match deadline {
+                None => self.inner.exited.wait(st).unwrap(),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break;
+                    }
+                    self.inner.exited.wait_timeout(st, d - now).unwrap().0
+                }
+            };
+        }
+    }
+}
+
+impl Inner {
+    fn submit(inner: &Arc<Inner>, job: Job) -> Result<(), Job> {
+        let mut st = inner.state.lock().unwrap();
+        if st.shutdown {
+            return Err(job);
+        }
+        st.queue.push_back(job);
+        if st.idle > 0 {
+            st.idle -= 1;
+            st.notified += 1;
+            inner.work.notify_one();
+        } else if st.threads < inner.max_threads {
+            st.threads += 1;
+            drop(st);
+            if let Err(e) = Inner::start_thread(inner) {
+                let mut st = inner.state.lock().unwrap();
+                st.threads -= 1;
+                if st.threads == 0 {
+                    // Nobody will run the queue: fail loudly rather than hang.
+                    panic!("goro: failed to start a blocking-pool thread: {e}");
+                }
+            }
+        }
+        // Otherwise all threads are busy; the first to finish takes it.
+        Ok(())
+    }
+
+    fn start_thread(inner: &Arc<Inner>) -> std::io::Result<()> {
+        let mut builder = std::thread::Builder::new().name((inner.thread_name)());
+        if let Some(size) = inner.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let inner = inner.clone();
+        builder.spawn(move || inner.run())?;
+        Ok(())
+    }
+
+    fn run(self: Arc<Self>) {
+        IN_POOL.with(|p| p.set(true));
+        let runtime = self.runtime.get().and_then(Weak::upgrade);
+        let _enter = runtime.as_ref().map(|shared| {
+            (
+                context::set_current(Some(crate::runtime::Handle {
+                    shared: shared.clone(),
+                })),
+                shared.reactor.enter(),
+            )
+        });
+        drop(runtime);
+        let mut st = self.state.lock().unwrap();
+        'outer: loop {
+            while let Some(job) = st.queue.pop_front() {
+                drop(st);
+                match job {
+                    Job::Task(task) => task.run(),
+                    Job::Closure(f) => {
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+                    }
+                }
+                st = self.state.lock().unwrap();
+            }
+            if st.shutdown {
+                break;
+            }
+            st.idle += 1;
+            loop {
+                let (guard, res) = self.work.wait_timeout(st, self.keep_alive).unwrap();
+                st = guard;
+                if st.notified > 0 {
+                    st.notified -= 1;
+                    continue 'outer;
+                }
+                if st.shutdown || res.timed_out() {
+                    st.idle -= 1;
+                    if st.shutdown || st.queue.is_empty() {
+                        break 'outer;
+                    }
+                    continue 'outer;
+                }
+            }
+        }
+        st.threads -= 1;
+        if st.threads == 0 {
+            self.exited.notify_all();
+        }
+    }
+}
+
+impl Shared {
+    pub(crate) fn spawn_blocking<F, R>(
+        self: &Arc<Self>,
+        f: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (raw, notified, join) =
+            crate::task::new_task(BlockingTask(Some(f)), self.clone(), location);
+        if let Err(raw) = self.owned.insert(raw) {
+            drop(notified);
+            raw.shutdown();
+            return join;
+        }
+        self.blocking.submit_task(notified);
+        join
+    }
+}

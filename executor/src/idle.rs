@@ -1,0 +1,238 @@
+//! Which Ms are asleep and which are searching for work: the counters
+//! behind Go's `wakep` rule. See "Worker thread parking/unparking" in
+//! `worker.rs` for the protocol these functions implement.
+
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::Mutex;
+
+/// Low half: searching (spinning) Ms. High half: Ms not parked.
+const SEARCH_ONE: usize = 1;
+const UNPARK_SHIFT: u32 = usize::BITS / 2;
+const UNPARK_ONE: usize = 1 << UNPARK_SHIFT;
+const SEARCH_MASK: usize = UNPARK_ONE - 1;
+
+pub(crate) struct Idle {
+    /// Searching and unparked counts in one word so that `notify_one`
+    /// decides with one load. Changed with SeqCst RMWs: they are the
+    /// StoreLoad halves of the parking protocol.
+    state: AtomicUsize,
+    num_workers: usize,
+    /// Parked Ms (by P index) and who is asleep. The lock is held only to
+    /// move an M between asleep and awake; nothing blocks under it.
+    sleepers: Mutex<Sleepers>,
+}
+
+struct Sleepers {
+    stack: Vec<usize>,
+    asleep: Vec<bool>,
+}
+
+fn searching(state: usize) -> usize {
+    state & SEARCH_MASK
+}
+
+fn unparked(state: usize) -> usize {
+    state >> UNPARK_SHIFT
+}
+
+impl Idle {
+    /// All `num_workers` Ms start awake and not searching.
+    pub(crate) fn new(num_workers: usize) -> Idle {
+        Idle {
+            state: AtomicUsize::new(num_workers * UNPARK_ONE),
+            num_workers,
+            sleepers: Mutex::new(Sleepers {
+                stack: Vec::with_capacity(num_workers),
+                asleep: vec![false; num_workers],
+            }),
+        }
+    }
+
+    /// An M out of local work asks to search (steal). At most half of the
+    /// Ms search at once (Go: `2*nmspinning < busy Ps`), so that a burst of
+    /// idleness does not have every thread hammering the others' queues.
+    pub(crate) fn try_become_searching(&self) -> bool {
+        let s = self.state.load(SeqCst);
+        if 2 * searching(s) >= self.num_workers.max(2) {
+            return false;
+        }
+        self.state.fetch_add(SEARCH_ONE, SeqCst);
+        true
+    }
+
+    /// A searching M found work or gives up. Returns true if it was the
+    /// last searcher (Go's rule: then it must wake another M, or re-check
+    /// every queue before it sleeps).
+    pub(crate) fn stop_searching(&self) -> bool {
+        searching(self.state.fetch_sub(SEARCH_ONE, SeqCst)) == 1
+    }
+
+    /// Work was made available: picks a sleeping M to wake as a searcher,
+    /// unless a searcher exists (it will find the work) or nobody sleeps.
+    /// The caller unparks the returned P index.
+    pub(crate) fn notify_one(&self) -> Option<usize> {
+        if !self.should_notify(self.state.load(SeqCst)) {
+            return None;
+        }
+        let mut sleepers = self.sleepers.lock().unwrap();
+        // Re-check under the lock: another notifier may have woken one.
+        if !self.should_notify(self.state.load(SeqCst)) {
+            return None;
+        }
+        let index = sleepers.stack.pop()?;
+        sleepers.asleep[index] = false;
+        // The woken M starts searching (Go: wakep starts a spinning M).
+        self.state.fetch_add(UNPARK_ONE + SEARCH_ONE, SeqCst);
+        Some(index)
+    }
+
+    fn should_notify(&self, state: usize) -> bool {
+        searching(state) == 0 && unparked(state) < self.num_workers
+    }
+
+    /// The M of P `index` goes to sleep. Returns true if it was the last
+    /// searcher: it must then re-check all queues (see `worker.rs`).
+    pub(crate) fn transition_to_parked(&self, index: usize, is_searching: bool) -> bool {
+        let mut sleepers = self.sleepers.lock().unwrap();
+        let dec = UNPARK_ONE + if is_searching { SEARCH_ONE } else { 0 };
+        let prev = self.state.fetch_sub(dec, SeqCst);
+        sleepers.stack.push(index);
+        sleepers.asleep[index] = true;
+        is_searching && searching(prev) == 1
+    }
+
+    /// Whether P `index` is still registered as asleep (false once a
+    /// notifier has claimed it).
+    pub(crate) fn is_asleep(&self, index: usize) -> bool {
+        self.sleepers.lock().unwrap().asleep[index]
+    }
+
+    /// The M of P `index` woke with work of its own (IO readied tasks on its
+    /// thread). Returns whether it is a searcher: true if a notifier had
+    /// already claimed it (and counted it searching).
+    pub(crate) fn transition_from_parked(&self, index: usize) -> bool {
+        let mut sleepers = self.sleepers.lock().unwrap();
+        if !sleepers.asleep[index] {
+            return true;
+        }
+        sleepers.asleep[index] = false;
+        sleepers.stack.retain(|&i| i != index);
+        self.state.fetch_add(UNPARK_ONE, SeqCst);
+        false
+    }
+
+    /// Shutdown: claims every sleeper; the caller unparks them all.
+    pub(crate) fn claim_all(&self) -> Vec<usize> {
+        let mut sleepers = self.sleepers.lock().unwrap();
+        let all: Vec<usize> = sleepers.stack.drain(..).collect();
+        for &i in &all {
+            sleepers.asleep[i] = false;
+        }
+        self.state.fetch_add(all.len() * UNPARK_ONE, SeqCst);
+        all
+    }
+
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let s = self.state.load(SeqCst);
+        (searching(s), unparked(s))
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searching_is_capped_at_half() {
+        let idle = Idle::new(4);
+        assert!(idle.try_become_searching());
+        assert!(idle.try_become_searching());
+        assert!(!idle.try_become_searching());
+        assert!(!idle.stop_searching());
+        assert!(idle.stop_searching());
+    }
+
+    #[test]
+    fn notify_wakes_a_sleeper_as_searcher_only_when_nobody_searches() {
+        let idle = Idle::new(2);
+        assert_eq!(idle.notify_one(), None, "nobody asleep");
+        assert!(!idle.transition_to_parked(1, false));
+        assert!(idle.try_become_searching());
+        assert_eq!(idle.notify_one(), None, "a searcher will find the work");
+        assert!(idle.stop_searching());
+        assert_eq!(idle.notify_one(), Some(1));
+        assert!(!idle.is_asleep(1));
+        assert_eq!(idle.counts(), (1, 2));
+        assert!(idle.transition_from_parked(1), "claimed: it searches");
+    }
+
+    #[test]
+    fn self_wake_with_local_work() {
+        let idle = Idle::new(2);
+        assert!(!idle.transition_to_parked(0, false));
+        assert!(!idle.transition_from_parked(0));
+        assert_eq!(idle.counts(), (0, 2));
+        assert_eq!(idle.notify_one(), None);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The parking protocol end to end: an M that finds nothing parks while
+    //! another thread submits work. The work must be picked up (the model
+    //! would deadlock otherwise, which loom reports).
+    use super::*;
+    use crate::loom::sync::atomic::{fence, AtomicBool};
+    use crate::loom::thread;
+    use crate::park::Parker;
+    use std::sync::Arc;
+
+    #[test]
+    fn submit_races_with_last_searcher_parking() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(1));
+            let parker = Arc::new(Parker::new(()));
+            let queue = Arc::new(AtomicBool::new(false));
+
+            let (i2, p2, q2) = (idle.clone(), parker.clone(), queue.clone());
+            let submitter = thread::spawn(move || {
+                q2.swap(true, SeqCst); // push to the injector (an RMW, as SegQueue::push)
+                fence(SeqCst); // as in Shared::push_remote
+                if i2.notify_one().is_some() {
+                    p2.unpark();
+                }
+            });
+
+            // The M: search, then park, as in worker.rs.
+            let mut searching = idle.try_become_searching();
+            loop {
+                if queue.swap(false, SeqCst) {
+                    if searching {
+                        idle.stop_searching();
+                    }
+                    break;
+                }
+                let last = idle.transition_to_parked(0, searching);
+                fence(SeqCst); // as in M::park
+                if last && queue.load(SeqCst) {
+                    if idle.notify_one().is_some() {
+                        parker.unpark();
+                    }
+                }
+                loop {
+                    parker.park();
+                    if queue.load(SeqCst) {
+                        searching = idle.transition_from_parked(0);
+                        break;
+                    }
+                    if !idle.is_asleep(0) {
+                        searching = true;
+                        break;
+                    }
+                }
+            }
+            submitter.join().unwrap();
+        });
+    }
+}

@@ -1,0 +1,275 @@
+//! `Builder`: runtime configuration, validated at `build`.
+
+use super::{Handle, Runtime};
+use crate::blocking::BlockingPool;
+use crate::idle::Idle;
+use crate::injector::Injector;
+use crate::park::Parker;
+use crate::processor::{Remote, RunNext, P};
+use crate::shared::{Config, Shared};
+use crate::task::list::OwnedTasks;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Callback = Arc<dyn Fn() + Send + Sync>;
+
+/// Configures and builds a [`Runtime`].
+pub struct Builder {
+    current_thread: bool,
+    worker_threads: Option<usize>,
+    thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    thread_stack_size: Option<usize>,
+    on_thread_start: Option<Callback>,
+    on_thread_stop: Option<Callback>,
+    global_queue_interval: u32,
+    event_interval: u32,
+    lifo_enabled: bool,
+    max_blocking_threads: usize,
+    keep_alive: Duration,
+}
+
+/// Overrides the default worker count of multi-thread runtimes.
+const WORKER_THREADS_ENV: &str = "GORO_WORKER_THREADS";
+
+impl Builder {
+    /// A runtime with one worker thread (M) per P, one P per CPU by default.
+    pub fn new_multi_thread() -> Builder {
+        Builder::new(false)
+    }
+
+    /// A runtime whose only P runs on the thread calling `block_on`.
+    pub fn new_current_thread() -> Builder {
+        Builder::new(true)
+    }
+
+    fn new(current_thread: bool) -> Builder {
+        Builder {
+            current_thread,
+            worker_threads: None,
+            thread_name: Arc::new(|| "goro-worker".to_string()),
+            thread_stack_size: None,
+            on_thread_start: None,
+            on_thread_stop: None,
+            global_queue_interval: 61,
+            event_interval: 61,
+            lifo_enabled: true,
+            max_blocking_threads: 512,
+            keep_alive: Duration::from_secs(10),
+        }
+    }
+
+    /// Number of worker threads (and Ps) of a multi-thread runtime. Zero is
+    /// rejected by `build`. Ignored by the current-thread flavor.
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Name of the threads the runtime starts.
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        let name = name.into();
+        self.thread_name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// A function naming each thread the runtime starts.
+    pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Self {
+        self.thread_name = Arc::new(f);
+        self
+    }
+
+    /// Stack size of the threads the runtime starts.
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.thread_stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs `f` on each worker thread when it starts.
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.on_thread_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each worker thread before it exits.
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.on_thread_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Every `n` scheduler ticks a P takes from the global queue before its
+    /// own (default 61, as Go). Zero is rejected by `build`.
+    pub fn global_queue_interval(&mut self, n: u32) -> &mut Self {
+        self.global_queue_interval = n;
+        self
+    }
+
+    /// Every `n` ticks a busy P polls the reactor (default 61). Zero is
+    /// rejected by `build`.
+    pub fn event_interval(&mut self, n: u32) -> &mut Self {
+        self.event_interval = n;
+        self
+    }
+
+    /// Woken and spawned tasks go to the back of the queue instead of the
+    /// runnext slot.
+    pub fn disable_lifo_slot(&mut self) -> &mut Self {
+        self.lifo_enabled = false;
+        self
+    }
+
+    /// Most threads the blocking pool runs at once (default 512). Zero is
+    /// rejected by `build`.
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking thread waits before exiting (default 10 s).
+    pub fn thread_keep_alive(&mut self, d: Duration) -> &mut Self {
+        self.keep_alive = d;
+        self
+    }
+
+    fn num_workers(&self) -> io::Result<usize> {
+        if self.current_thread {
+            return Ok(1);
+        }
+        let n = match self.worker_threads {
+            Some(n) => n,
+            None => match std::env::var(WORKER_THREADS_ENV) {
+                Ok(s) => s.trim().parse::<usize>().map_err(|_| {
+                    invalid(format!(
+                        "{WORKER_THREADS_ENV}={s:?} is not a number of worker threads"
+                    ))
+                })?,
+                Err(_) => num_cpus::get(),
+            },
+        };
+        if n == 0 {
+            return Err(invalid(
+                "a runtime needs at least one worker thread, got 0".into(),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Builds the runtime, starting its worker threads.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let workers = self.num_workers()?;
+        if self.max_blocking_threads == 0 {
+            return Err(invalid(
+                "max_blocking_threads must be at least 1, got 0".into(),
+            ));
+        }
+        if self.global_queue_interval == 0 {
+            return Err(invalid(
+                "global_queue_interval must be at least 1, got 0".into(),
+            ));
+        }
+        if self.event_interval == 0 {
+            return Err(invalid("event_interval must be at least 1, got 0".into()));
+        }
+
+        let mut driver = goro_reactor::Driver::new()?;
+        let reactor = driver.handle();
+        let blocking = BlockingPool::new(
+            self.max_blocking_threads,
+            self.keep_alive,
+            self.blocking_thread_name(),
+            self.thread_stack_size,
+        );
+        driver.set_blocking_spawner(blocking.spawner());
+
+        let mut ps = Vec::with_capacity(workers);
+        let mut remotes = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let (local, steal) = crate::queue::local();
+            ps.push(Box::new(P::new(index, local)));
+            remotes.push(Remote {
+                steal,
+                runnext: RunNext::new(),
+                parker: Arc::new(Parker::new(reactor.clone())),
+            });
+        }
+        let shared = Arc::new(Shared {
+            remotes: remotes.into_boxed_slice(),
+            injector: Injector::new(),
+            idle: Idle::new(workers),
+            owned: OwnedTasks::new(workers * 4),
+            driver: Mutex::new(Some(driver)),
+            reactor,
+            blocking,
+            config: Config {
+                global_queue_interval: self.global_queue_interval,
+                event_interval: self.event_interval,
+                lifo_enabled: self.lifo_enabled,
+                current_thread: self.current_thread,
+            },
+            shutdown: AtomicBool::new(false),
+            idle_ps: Mutex::new(Vec::new()),
+            p_waiters: Mutex::new(Vec::new()),
+        });
+        shared.blocking.set_runtime(Arc::downgrade(&shared));
+        let handle = Handle { shared };
+
+        if self.current_thread {
+            handle.shared.idle_ps.lock().unwrap().extend(ps);
+            return Ok(Runtime::from_parts(handle, Vec::new()));
+        }
+        let mut threads = Vec::with_capacity(workers);
+        for p in ps {
+            let mut builder = std::thread::Builder::new().name((self.thread_name)());
+            if let Some(size) = self.thread_stack_size {
+                builder = builder.stack_size(size);
+            }
+            let shared = handle.shared.clone();
+            let (start, stop) = (self.on_thread_start.clone(), self.on_thread_stop.clone());
+            let spawned = builder.spawn(move || {
+                if let Some(f) = start {
+                    f();
+                }
+                crate::worker::run_worker(shared, p);
+                if let Some(f) = stop {
+                    f();
+                }
+            });
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    // Shut down the workers already started, then report.
+                    drop(Runtime::from_parts(handle, threads));
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Runtime::from_parts(handle, threads))
+    }
+
+    fn blocking_thread_name(&self) -> Arc<dyn Fn() -> String + Send + Sync> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = self.thread_name.clone();
+        Arc::new(move || {
+            // Relaxed: a counter for names only.
+            let n = N.fetch_add(1, Ordering::Relaxed);
+            format!("{}-blocking-{n}", name())
+        })
+    }
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("current_thread", &self.current_thread)
+            .field("worker_threads", &self.worker_threads)
+            .field("global_queue_interval", &self.global_queue_interval)
+            .field("lifo_enabled", &self.lifo_enabled)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .finish()
+    }
+}

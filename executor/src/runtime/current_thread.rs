@@ -1,0 +1,125 @@
+//! The current-thread flavor: one P and no worker threads. The thread in
+//! `block_on` is the M: it takes the P, runs tasks between polls of its own
+//! future, and parks in the reactor when both are idle. Between `block_on`
+//! calls the P waits in `Shared::idle_ps` with its queue intact.
+
+use super::context::{self, WorkerCtx};
+use super::handle::{block_on_thread, thread_parker};
+use crate::processor::P;
+use crate::shared::Shared;
+use crate::worker::M;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
+    let mut future = pin!(future);
+    loop {
+        if shared.is_shutdown() {
+            return block_on_thread(future);
+        }
+        let p = shared.idle_ps.lock().unwrap().pop();
+        if let Some(p) = p {
+            return drive(shared, p, future.as_mut());
+        }
+        // Another thread's block_on holds the P: drive only our future and
+        // wait for it or for the P.
+        let (parker, waker) = thread_parker();
+        shared.p_waiters.lock().unwrap().push(parker.clone());
+        let p_free = !shared.idle_ps.lock().unwrap().is_empty();
+        let polled = if p_free {
+            Poll::Pending
+        } else {
+            let mut cx = Context::from_waker(&waker);
+            goro_coop::unconstrained(|| future.as_mut().poll(&mut cx))
+        };
+        if !p_free && polled.is_pending() {
+            parker.park();
+        }
+        shared
+            .p_waiters
+            .lock()
+            .unwrap()
+            .retain(|w| !Arc::ptr_eq(w, &parker));
+        if let Poll::Ready(out) = polled {
+            return out;
+        }
+    }
+}
+
+/// Wakes the `block_on` future and the M that drives it.
+struct MainWaker {
+    woken: AtomicBool,
+    parker: Arc<crate::park::Parker<goro_reactor::Handle>>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Release: the waker's writes are visible when block_on sees it.
+        self.woken.store(true, Ordering::Release);
+        self.parker.unpark();
+    }
+}
+
+/// Gives the P back (even if the future panics) and wakes a waiting
+/// `block_on`.
+struct ReturnP<'a> {
+    ctx: &'a WorkerCtx,
+}
+
+impl Drop for ReturnP<'_> {
+    fn drop(&mut self) {
+        let shared = &self.ctx.shared;
+        let p = M::new(self.ctx).release_p();
+        shared.idle_ps.lock().unwrap().push(p);
+        let waiters = shared.p_waiters.lock().unwrap().clone();
+        for w in waiters {
+            w.unpark();
+        }
+    }
+}
+
+fn drive<F: Future>(shared: &Arc<Shared>, p: Box<P>, mut future: Pin<&mut F>) -> F::Output {
+    let index = p.index;
+    let ctx = WorkerCtx {
+        shared: shared.clone(),
+        p: RefCell::new(Some(p)),
+        searching: Cell::new(false),
+    };
+    let _worker = context::enter_worker(&ctx);
+    let _return = ReturnP { ctx: &ctx };
+    let m = M::new(&ctx);
+    let main = Arc::new(MainWaker {
+        woken: AtomicBool::new(true),
+        parker: shared.remotes[index].parker.clone(),
+    });
+    let waker = Waker::from(main.clone());
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        // Acquire: pairs with the Release in MainWaker.
+        if main.woken.swap(false, Ordering::Acquire) {
+            // Budgeted like a task: this thread also runs the runtime's
+            // tasks, so a block_on body that drains an always-ready
+            // resource must still let them run.
+            if let Poll::Ready(out) = goro_coop::with_budget(|| future.as_mut().poll(&mut cx)) {
+                return out;
+            }
+        }
+        if shared.is_shutdown() {
+            // Runtime dropped elsewhere: nothing will run tasks any more.
+            drop(_return);
+            drop(_worker);
+            return block_on_thread(future);
+        }
+        match m.next_task() {
+            Some(task) => m.run(task),
+            None => m.park(Some(&main.woken)),
+        }
+    }
+}

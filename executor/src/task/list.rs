@@ -1,0 +1,149 @@
+//! The owned-task list: every live task of a runtime, so that shutdown can
+//! drop every future and a task dump can read every state word.
+//!
+//! An intrusive doubly linked list through `Header::links`, split into
+//! shards (by task id) to keep spawning threads off each other's lock. Each
+//! shard's mutex protects the links of every task in it and the `listed`
+//! flag; nothing else is done while it is held (no task code runs under it).
+
+use super::raw::Header;
+use super::RawTask;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+pub(crate) struct OwnedTasks {
+    shards: Box<[Mutex<Shard>]>,
+    /// Set once by shutdown; checked under each shard lock by `insert`, so
+    /// no task is listed after `close_and_shutdown` has emptied that shard.
+    closed: AtomicBool,
+}
+
+struct Shard {
+    head: Option<NonNull<Header>>,
+    len: usize,
+}
+
+// SAFETY: the raw pointers are only followed under the shard's mutex, and
+// they point to tasks whose list reference keeps them alive.
+unsafe impl Send for Shard {}
+
+impl OwnedTasks {
+    pub(crate) fn new(shards: usize) -> OwnedTasks {
+        let n = shards.max(1).next_power_of_two();
+        OwnedTasks {
+            shards: (0..n)
+                .map(|_| Mutex::new(Shard { head: None, len: 0 }))
+                .collect(),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    fn shard(&self, task: RawTask) -> &Mutex<Shard> {
+        let i = task.header().id.as_u64() as usize & (self.shards.len() - 1);
+        &self.shards[i]
+    }
+
+    /// Lists a new task (taking over the list's reference). Fails if the
+    /// runtime has shut down; the caller then shuts the task down.
+    pub(crate) fn insert(&self, task: RawTask) -> Result<(), RawTask> {
+        let mut shard = self.shard(task).lock().unwrap();
+        // Relaxed: `closed` is set before shutdown takes each shard lock,
+        // and the lock orders it with this read.
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(task);
+        }
+        // SAFETY: shard lock held; the task is new, so nobody else sees it.
+        unsafe {
+            let links = &mut *task.header().links.get();
+            links.prev = None;
+            links.next = shard.head;
+            links.listed = true;
+            if let Some(head) = shard.head {
+                (*head.as_ref().links.get()).prev = Some(task.0);
+            }
+        }
+        shard.head = Some(task.0);
+        shard.len += 1;
+        Ok(())
+    }
+
+    /// Unlinks a completed task. Returns whether it was listed (the caller
+    /// then owns the list's reference).
+    pub(crate) fn remove(&self, task: RawTask) -> bool {
+        let mut shard = self.shard(task).lock().unwrap();
+        // SAFETY: shard lock held.
+        unsafe { unlink(&mut shard, task.0) }
+    }
+
+    /// Closes the list and shuts down every task in it (dropping futures of
+    /// tasks that are not running right now; a running one sees CANCELLED
+    /// when its poll returns).
+    pub(crate) fn close_and_shutdown(&self) {
+        self.closed.store(true, Ordering::Release);
+        for shard in self.shards.iter() {
+            loop {
+                let task = {
+                    let mut s = shard.lock().unwrap();
+                    let Some(head) = s.head else { break };
+                    // SAFETY: shard lock held; `head` is listed.
+                    unsafe { unlink(&mut s, head) };
+                    RawTask(head)
+                };
+                // The lock is released: shutting down runs task destructors.
+                task.shutdown();
+            }
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Number of listed (live) tasks.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap().len).sum()
+    }
+
+    /// Calls `f` with every live task, one shard lock at a time (task dumps
+    /// and deadlock detection build on this).
+    #[allow(dead_code)]
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for shard in self.shards.iter() {
+            let s = shard.lock().unwrap();
+            let mut cur = s.head;
+            while let Some(t) = cur {
+                // SAFETY: shard lock held: listed tasks are alive and their
+                // links stable.
+                let h = unsafe { t.as_ref() };
+                f(h);
+                // SAFETY: as above.
+                cur = unsafe { (*h.links.get()).next };
+            }
+        }
+    }
+}
+
+/// # Safety
+/// The shard lock is held and `task` hashes to this shard.
+unsafe fn unlink(shard: &mut Shard, task: NonNull<Header>) -> bool {
+    // SAFETY: the caller holds the lock protecting these links.
+    unsafe {
+        let links = &mut *task.as_ref().links.get();
+        if !links.listed {
+            return false;
+        }
+        match links.prev {
+            Some(p) => (*p.as_ref().links.get()).next = links.next,
+            None => shard.head = links.next,
+        }
+        if let Some(n) = links.next {
+            (*n.as_ref().links.get()).prev = links.prev;
+        }
+        links.prev = None;
+        links.next = None;
+        links.listed = false;
+    }
+    shard.len -= 1;
+    true
+}

@@ -1,0 +1,181 @@
+//! Tasks: goro's G.
+//!
+//! A task is one heap record (`raw.rs`) holding its state word
+//! (`state.rs`), its future and then its output. Three kinds of handle own
+//! references to it: the runtime's owned-task list (`list.rs`), a queued
+//! `Notified` (at most one, guarded by the NOTIFIED bit) and the
+//! [`JoinHandle`]; every task [`Waker`](std::task::Waker) is one more
+//! (`waker.rs`).
+
+pub(crate) mod join;
+pub(crate) mod list;
+pub(crate) mod raw;
+pub(crate) mod state;
+mod waker;
+
+pub use join::{JoinError, JoinHandle};
+
+use crate::queue::QueueItem;
+use raw::Header;
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroU64;
+use std::panic::Location;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+pub use crate::blocking::spawn_blocking;
+pub use goro_coop::consume_budget;
+
+/// What a task needs from the runtime that owns it.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// The task was woken (outside its own poll) or aborted: queue it.
+    fn schedule(&self, task: Notified);
+    /// The task was woken during its own poll (it yielded): queue it behind
+    /// the others.
+    fn yield_now(&self, task: Notified);
+    /// The task completed: take it off the owned-task list. Returns whether
+    /// it was listed (and so the caller drops the list's reference).
+    fn release(&self, task: RawTask) -> bool;
+}
+
+/// A task's id, unique among all tasks of the process.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct Id(NonZeroU64);
+
+impl Id {
+    pub(crate) fn next() -> Id {
+        // Relaxed: uniqueness only needs the atomicity of fetch_add.
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        Id(NonZeroU64::new(id).expect("task id counter wrapped"))
+    }
+
+    /// The id as an integer.
+    pub fn as_u64(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A borrowed task pointer: owns no reference.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawTask(pub(crate) NonNull<Header>);
+
+impl RawTask {
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a RawTask is only made from a task someone holds a
+        // reference to for as long as the RawTask is used.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// A queued task: owns the reference that the NOTIFIED bit stands for.
+pub(crate) struct Notified(NonNull<Header>);
+
+// SAFETY: the task's future and output are Send; the record is shared
+// through its atomic state word.
+unsafe impl Send for Notified {}
+
+impl Notified {
+    /// # Safety
+    /// The caller hands over one reference taken for a Notified.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> Notified {
+        Notified(ptr)
+    }
+
+    /// Polls (or cancels) the task; consumes the reference.
+    pub(crate) fn run(self) {
+        let ptr = self.0;
+        std::mem::forget(self);
+        // SAFETY: we pass our reference to the harness.
+        unsafe { ((*ptr.as_ptr()).vtable.poll)(ptr) }
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: our reference keeps the record alive.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        let h = self.header();
+        if h.state.ref_dec(1) {
+            // SAFETY: that was the last reference.
+            unsafe { (h.vtable.dealloc)(self.0) }
+        }
+    }
+}
+
+impl QueueItem for Notified {
+    fn into_raw(self) -> NonNull<()> {
+        let ptr = self.0.cast();
+        std::mem::forget(self);
+        ptr
+    }
+
+    unsafe fn from_raw(ptr: NonNull<()>) -> Self {
+        Notified(ptr.cast())
+    }
+}
+
+/// A new task's three handles: the owned list's reference (as a RawTask to
+/// insert, or to shut down if the list is closed), the first Notified and
+/// the JoinHandle.
+pub(crate) fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    location: &'static Location<'static>,
+) -> (RawTask, Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let ptr = raw::allocate(future, scheduler, Id::next(), location);
+    // SAFETY: `allocate` created the three references these stand for.
+    unsafe { (RawTask(ptr), Notified(ptr), JoinHandle::from_raw(ptr)) }
+}
+
+impl RawTask {
+    /// Shuts the task down (drops its future); consumes the owned list's
+    /// reference, which the caller holds.
+    pub(crate) fn shutdown(self) {
+        // SAFETY: the caller gives us the list's reference.
+        unsafe { (self.header().vtable.shutdown)(self.0) }
+    }
+}
+
+/// Yields to the scheduler once: the task goes to the back of its worker's
+/// run queue, behind everything that was ready before it.
+pub async fn yield_now() {
+    struct YieldNow(bool);
+    impl Future for YieldNow {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
+            }
+            self.0 = true;
+            // Woken while RUNNING: the harness requeues the task at the back.
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    YieldNow(false).await
+}
+
+#[cfg(all(test, loom))]
+mod loom_state;
+#[cfg(test)]
+mod test_sched;
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -1,0 +1,346 @@
+//! The task record (G) and the harness that polls, cancels and frees it.
+//!
+//! One allocation per task, laid out `#[repr(C)]` so that a pointer to the
+//! [`Header`] is a pointer to the whole record:
+//!
+//! ```text
+//!   Header   state word, vtable, owned-list links, id, spawn location
+//!   S        the scheduler handle (an Arc of the runtime)
+//!   Stage<F> the future, then its output (a union in effect: one or the other)
+//!   waker    the JoinHandle's waker slot
+//! ```
+//!
+//! ## Join waker
+//!
+//! The slot is written by the JoinHandle and read by the thread that
+//! completes the task. JOIN_WAKER says who owns it: clear, the JoinHandle
+//! may write it; set, it is published and the completing thread may wake
+//! it. The JoinHandle clears the bit (a CAS that fails once COMPLETE is set)
+//! before it replaces the waker. After waking it on completion, the runtime
+//! clears the bit; whichever of the runtime and the dropping JoinHandle
+//! comes second frees the waker.
+
+use super::join::JoinError;
+use super::state::{Snapshot, State, ToIdle, ToRunning};
+use super::{waker, Id, Notified, RawTask, Schedule};
+use crate::loom::cell::UnsafeCell;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+/// The type-erased start of every task record.
+#[repr(C)]
+pub(crate) struct Header {
+    /// Status bits and reference count; see `state.rs`.
+    pub(crate) state: State,
+    /// The functions that know the future's type.
+    pub(crate) vtable: &'static Vtable,
+    /// Links of the runtime's owned-task list. Only touched with the lock of
+    /// the list shard this task belongs to (see `list.rs`).
+    pub(crate) links: std::cell::UnsafeCell<Links>,
+    /// The task id, unique for the life of the process.
+    pub(crate) id: Id,
+    /// Where `spawn` was called, for task dumps.
+    pub(crate) location: &'static Location<'static>,
+}
+
+/// Owned-task list membership, protected by the shard lock.
+#[derive(Default)]
+pub(crate) struct Links {
+    pub(crate) prev: Option<NonNull<Header>>,
+    pub(crate) next: Option<NonNull<Header>>,
+    pub(crate) listed: bool,
+}
+
+/// Per-future-type functions.
+pub(crate) struct Vtable {
+    /// Runs a dequeued task; consumes the `Notified`'s reference.
+    pub(crate) poll: unsafe fn(NonNull<Header>),
+    /// Submits a `Notified` (the caller gives it one reference).
+    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    /// Frees the record; called when the reference count reaches zero.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// JoinHandle poll: writes `Poll<Result<T, JoinError>>` through the
+    /// pointer when the output is ready, else registers the waker.
+    pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// JoinHandle drop; consumes the handle's reference.
+    pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
+    /// Runtime shutdown; consumes the owned list's reference.
+    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+}
+
+pub(crate) enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future, S> {
+    header: Header,
+    scheduler: S,
+    /// Owned by the holder of RUNNING until COMPLETE; then by the JoinHandle
+    /// (JOIN_INTEREST) or by the completing thread (no JOIN_INTEREST).
+    stage: UnsafeCell<Stage<F>>,
+    /// See "Join waker" above.
+    join_waker: UnsafeCell<Option<Waker>>,
+}
+
+struct VtableOf<F, S>(std::marker::PhantomData<(F, S)>);
+
+impl<F: Future + Send + 'static, S: Schedule> VtableOf<F, S>
+where
+    F::Output: Send + 'static,
+{
+    const VTABLE: Vtable = Vtable {
+        poll: poll::<F, S>,
+        schedule: schedule::<F, S>,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_join_handle: drop_join_handle::<F, S>,
+        shutdown: shutdown::<F, S>,
+    };
+}
+
+/// Allocates a task record in the spawned state (see `state.rs`): three
+/// references, for the owned list, the returned `Notified` and the
+/// JoinHandle that the caller builds from the same pointer.
+pub(crate) fn allocate<F, S>(
+    future: F,
+    scheduler: S,
+    id: Id,
+    location: &'static Location<'static>,
+) -> NonNull<Header>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let cell = Box::new(Cell {
+        header: Header {
+            state: State::new(),
+            vtable: &VtableOf::<F, S>::VTABLE,
+            links: std::cell::UnsafeCell::new(Links::default()),
+            id,
+            location,
+        },
+        scheduler,
+        stage: UnsafeCell::new(Stage::Running(future)),
+        join_waker: UnsafeCell::new(None),
+    });
+    NonNull::from(Box::leak(cell)).cast()
+}
+
+/// # Safety
+/// `ptr` points to a live `Cell<F, S>`.
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: the caller guarantees the type; `Header` is the first field of
+    // the `repr(C)` cell, so the pointers coincide.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the vtable is only installed on a `Cell<F, S>`, and the
+    // caller's `Notified` reference keeps it alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_running() {
+        ToRunning::Poll => {}
+        ToRunning::Cancel => return cancel_and_complete::<F, S>(ptr, 1),
+        ToRunning::Skip => return,
+        // SAFETY: that was the last reference.
+        ToRunning::Dealloc => return unsafe { dealloc::<F, S>(ptr) },
+    }
+    // SAFETY: the Waker borrows the poller's reference for the poll; it is
+    // never dropped (ManuallyDrop), so the count is untouched.
+    let waker = ManuallyDrop::new(unsafe { waker::borrowed(ptr) });
+    let mut cx = Context::from_waker(&waker);
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: we hold RUNNING, so we own the stage; the future is
+            // never moved out of the heap record, so pinning holds.
+            match unsafe { &mut *stage } {
+                // SAFETY: see above.
+                Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(&mut cx),
+                _ => unreachable!("polled a task whose future is gone"),
+            }
+        })
+    }));
+    let output = match polled {
+        Ok(Poll::Pending) => {
+            match cell.header.state.transition_to_idle() {
+                ToIdle::Idle => {}
+                // SAFETY: the poller's reference passes to the Notified.
+                ToIdle::Requeue => cell.scheduler.yield_now(unsafe { Notified::from_raw(ptr) }),
+                ToIdle::Cancel => cancel_and_complete::<F, S>(ptr, 1),
+            }
+            return;
+        }
+        Ok(Poll::Ready(value)) => Ok(value),
+        Err(payload) => Err(JoinError::panic(cell.header.id, payload)),
+    };
+    // Drop the future before publishing the output; a panicking destructor
+    // turns the result into a panic error.
+    let dropped = set_stage(cell, Stage::Consumed);
+    let output = match (dropped, output) {
+        (Err(payload), Ok(_)) => Err(JoinError::panic(cell.header.id, payload)),
+        (_, output) => output,
+    };
+    let _ = set_stage(cell, Stage::Finished(output));
+    complete::<F, S>(ptr, 1);
+}
+
+/// Replaces the stage (we own it), catching a panic from the old value's
+/// destructor.
+fn set_stage<F: Future, S>(cell: &Cell<F, S>, new: Stage<F>) -> std::thread::Result<()> {
+    catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: callers own the stage (RUNNING held, or COMPLETE and
+            // the output belongs to them).
+            unsafe { *stage = new }
+        })
+    }))
+}
+
+/// Drops the future of a task whose RUNNING bit we hold, stores a cancelled
+/// (or, if the destructor panicked, a panic) error and completes it.
+fn cancel_and_complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
+    // SAFETY: the caller holds RUNNING and a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let id = cell.header.id;
+    let err = match set_stage(cell, Stage::Consumed) {
+        Ok(()) => JoinError::cancelled(id),
+        Err(payload) => JoinError::panic(id, payload),
+    };
+    let _ = set_stage(cell, Stage::Finished(Err(err)));
+    complete::<F, S>(ptr, refs);
+}
+
+/// Publishes completion, hands the output to the JoinHandle or drops it,
+/// leaves the owned list and drops `refs` references plus the list's.
+/// `ptr` is the record's own pointer; no reference to the record is passed
+/// in as an argument, since the record may be freed here.
+fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
+    // SAFETY: the caller holds RUNNING and `refs` references.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let prev = cell.header.state.transition_to_complete();
+    if !prev.has_join_interest() {
+        // Nobody will read the output.
+        let _ = set_stage(cell, Stage::Consumed);
+    } else if prev.has_join_waker() {
+        cell.join_waker.with(|slot| {
+            // SAFETY: JOIN_WAKER and COMPLETE are both set: the JoinHandle
+            // cannot write the slot any more, and it holds a waker.
+            if let Some(w) = unsafe { &*slot } {
+                w.wake_by_ref();
+            }
+        });
+        if !cell
+            .header
+            .state
+            .unset_join_waker_after_complete()
+            .has_join_interest()
+        {
+            // The JoinHandle went away meanwhile and left the waker to us.
+            // SAFETY: JOIN_WAKER was still set when it dropped, so it did
+            // not touch the slot; nobody else does.
+            cell.join_waker.with_mut(|slot| unsafe { *slot = None });
+        }
+    }
+    let listed = cell.scheduler.release(RawTask(ptr));
+    if cell.header.state.ref_dec(refs + usize::from(listed)) {
+        // SAFETY: that was the last reference.
+        unsafe { dealloc::<F, S>(ptr) }
+    }
+}
+
+unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: see `poll`; the caller hands us one reference for the Notified.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: the caller hands over a reference taken for a Notified.
+    cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
+}
+
+unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the record came from `Box::leak` in `allocate` and this was
+    // the last reference.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+}
+
+/// Whether the JoinHandle may read the output now; if not, its waker is
+/// registered (see "Join waker").
+fn can_read_output(header: &Header, slot: &UnsafeCell<Option<Waker>>, waker: &Waker) -> bool {
+    let snapshot = header.state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    if snapshot.has_join_waker() {
+        // SAFETY: the runtime only reads the slot while JOIN_WAKER is set,
+        // and so do we.
+        let same = slot.with(|s| unsafe { &*s }.as_ref().is_some_and(|w| w.will_wake(waker)));
+        if same {
+            return false;
+        }
+        if header.state.unset_join_waker().is_err() {
+            return true;
+        }
+    }
+    // SAFETY: JOIN_WAKER is clear, so the slot is ours.
+    slot.with_mut(|s| unsafe { *s = Some(waker.clone()) });
+    match header.state.set_join_waker() {
+        Ok(()) => false,
+        Err(s) => {
+            debug_assert!(s.is_complete());
+            true
+        }
+    }
+}
+
+unsafe fn try_read_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+    // SAFETY: the JoinHandle's reference keeps the record alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if !can_read_output(&cell.header, &cell.join_waker, waker) {
+        return;
+    }
+    // SAFETY: COMPLETE with JOIN_INTEREST: the stage belongs to us.
+    let stage = cell
+        .stage
+        .with_mut(|s| std::mem::replace(unsafe { &mut *s }, Stage::Consumed));
+    let Stage::Finished(output) = stage else {
+        panic!("JoinHandle polled after it returned Ready");
+    };
+    let dst = dst.cast::<Poll<Result<F::Output, JoinError>>>();
+    // SAFETY: the JoinHandle passes a pointer to a live value of this type.
+    unsafe { *dst = Poll::Ready(output) };
+}
+
+unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the JoinHandle's reference keeps the record alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let prev: Snapshot = cell.header.state.transition_to_join_handle_dropped();
+    if prev.is_complete() {
+        // The output was left for us.
+        let _ = set_stage(cell, Stage::Consumed);
+    }
+    if !(prev.is_complete() && prev.has_join_waker()) {
+        // SAFETY: JOIN_WAKER is clear (or we cleared it), so the slot is ours.
+        cell.join_waker.with_mut(|s| unsafe { *s = None });
+    }
+    if cell.header.state.ref_dec(1) {
+        // SAFETY: last reference.
+        unsafe { dealloc::<F, S>(ptr) }
+    }
+}
+
+unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the owned list's reference (now ours) keeps it alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.transition_to_shutdown() {
+        cancel_and_complete::<F, S>(ptr, 1);
+    } else if cell.header.state.ref_dec(1) {
+        // SAFETY: last reference.
+        unsafe { dealloc::<F, S>(ptr) }
+    }
+}

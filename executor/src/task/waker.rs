@@ -1,0 +1,67 @@
+//! The task's Waker is the task itself: the data pointer is the record's
+//! header. Cloning and dropping a Waker count references; `wake_by_ref`
+//! does not touch the count (it only takes a new one when it actually
+//! submits the task, for the queued `Notified`).
+
+use super::raw::Header;
+use super::state::ToNotified;
+use std::ptr::NonNull;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+/// A Waker that borrows a reference the caller holds.
+///
+/// # Safety
+/// `ptr` is a live task and the caller keeps a reference for as long as the
+/// Waker is used; the Waker must not be dropped (wrap it in ManuallyDrop)
+/// unless a reference was taken for it.
+pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
+    // SAFETY: our vtable functions uphold the RawWaker contract for task
+    // pointers; the caller guarantees liveness.
+    unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &VTABLE)) }
+}
+
+fn header<'a>(data: *const ()) -> &'a Header {
+    // SAFETY: every Waker with this vtable holds (or borrows) a reference.
+    unsafe { &*(data as *const Header) }
+}
+
+/// The record's pointer, with the provenance it was created with (not
+/// re-derived from a `&Header`, which would not allow freeing the record).
+fn ptr(data: *const ()) -> NonNull<Header> {
+    // SAFETY: waker data pointers are task pointers, never null.
+    unsafe { NonNull::new_unchecked(data as *mut Header) }
+}
+
+unsafe fn clone(data: *const ()) -> RawWaker {
+    header(data).state.ref_inc();
+    RawWaker::new(data, &VTABLE)
+}
+
+unsafe fn wake(data: *const ()) {
+    let h = header(data);
+    match h.state.transition_to_notified_by_val() {
+        ToNotified::Nothing => {}
+        // SAFETY: our reference becomes the Notified's.
+        ToNotified::Submit => unsafe { (h.vtable.schedule)(ptr(data)) },
+        // SAFETY: that was the last reference.
+        ToNotified::Dealloc => unsafe { (h.vtable.dealloc)(ptr(data)) },
+    }
+}
+
+unsafe fn wake_by_ref(data: *const ()) {
+    let h = header(data);
+    if h.state.transition_to_notified_by_ref() == ToNotified::Submit {
+        // SAFETY: the transition took a reference for the Notified.
+        unsafe { (h.vtable.schedule)(ptr(data)) }
+    }
+}
+
+unsafe fn drop_waker(data: *const ()) {
+    let h = header(data);
+    if h.state.ref_dec(1) {
+        // SAFETY: last reference.
+        unsafe { (h.vtable.dealloc)(ptr(data)) }
+    }
+}

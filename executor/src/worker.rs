@@ -1,0 +1,303 @@
+//! M, the worker thread: the loop that finds a runnable G for its P, runs
+//! it, and parks when there is none.
+//!
+//! # Finding work
+//!
+//! `M::next_task` looks, in order (Go's `findRunnable`):
+//!
+//! 1. every `global_queue_interval` (61) ticks, the injector, so tasks from
+//!    outside cannot be starved by two tasks that keep waking each other;
+//! 2. runnext, unless the runnext starvation guard says otherwise;
+//! 3. the P's local queue;
+//! 4. runnext again (the guard only matters when the queue has work);
+//! 5. the injector, taking a fair batch (`len / workers + 1`, at most half a
+//!    ring) into the local queue (Go's `globrunqget`);
+//! 6. as a searcher, the other Ps' queues in random order, stealing half;
+//!    then the injector again; then, only if all of that was empty, the
+//!    other Ps' runnext slots (Go's `stealRunNextG`; tokio's LIFO slot
+//!    cannot be stolen, so a task stuck behind a long poll waits for it);
+//! 7. park.
+//!
+//! Every `event_interval` (61) ticks a busy M polls the reactor without
+//! blocking if no other thread holds it, so IO is noticed even when no M
+//! is idle.
+//!
+//! # Runnext starvation guard
+//!
+//! Two tasks that wake each other (a ping-pong over a channel) would each
+//! go to runnext forever and starve the local queue. Go lets the runnext G
+//! inherit the time slice and relies on sysmon's 10 ms preemption; goro
+//! cannot preempt a future, so it caps the streak instead:
+//! `MAX_RUNNEXT_STREAK` (3) runnext tasks in a row, then the queue's head
+//! runs before runnext is looked at again. Tokio caps its LIFO slot the
+//! same way. The cost is one counter per P; ping-pong keeps its locality
+//! (the fourth hand-off goes through the queue, whose head it then is).
+//!
+//! # Worker thread parking/unparking
+//!
+//! The problem (Go's proc.go states it for Ms): keep enough Ms running to
+//! use the hardware, but park the ones that have nothing to do, and never
+//! leave a task queued while every M sleeps. Both sides race: an M decides
+//! to sleep just as a task is submitted.
+//!
+//! Rejected: (1) waking an M on every submission wastes a syscall per
+//! spawn and thrashes threads; (2) keeping one "owner" M per queue that is
+//! woken for its own queue cannot balance load, since the owner may be
+//! busy; (3) letting Ms poll with timeouts burns CPU and adds latency.
+//!
+//! The rule (Go's `wakep`/`resetspinning`): an M out of local work becomes
+//! a *searcher* (at most half of the Ms at once, see `Idle`) and steals. A
+//! submitter wakes a parked M only if there is no searcher; a searcher that
+//! finds work stops searching, and if it was the *last* searcher it wakes
+//! another, so the search continues while work may remain. The last
+//! searcher to give up re-checks every queue after leaving the count.
+//!
+//! Submitter (`Shared::push_remote`):     Last searcher (`M::park`):
+//!
+//! ```text
+//!   push task to the injector              searching -= 1 (SeqCst RMW)
+//!   fence(SeqCst)       // StoreLoad       fence(SeqCst)       // StoreLoad
+//!   if searching == 0 && someone parked:   if any queue has a task:
+//!       wake one M as a searcher               wake one M as a searcher
+//! ```
+//!
+//! Either the submitter sees the searcher (who then sees the task), or the
+//! searcher sees the task; with both fences they cannot both miss.
+//! Pushes to an M's own queue skip the fence: the pushing M is awake and
+//! runs the task itself if nobody comes to steal it.
+//!
+//! An M sleeps on its P's `Parker`. The first M to park takes the reactor
+//! (a `try_lock` on `Shared::driver`) and blocks in the OS poller; the
+//! others block on a condition variable. `Parker::unpark` knows which and
+//! only then makes a syscall. Invariant: while an M is parked without the
+//! driver, the driver is either held by a parked M or by an awake M that
+//! will park (and take it) or poll it within `event_interval` ticks.
+//!
+//! A woken M tells why from `Idle`: if a notifier claimed it, it is a
+//! searcher; if it is still registered asleep but has local work (the
+//! reactor readied tasks on its thread), it leaves the sleepers itself;
+//! otherwise the wake-up was spurious and it parks again.
+
+use crate::processor::P;
+use crate::queue::LOCAL_QUEUE_CAPACITY;
+use crate::runtime::context::{self, WorkerCtx};
+use crate::shared::Shared;
+use crate::task::Notified;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// See "Runnext starvation guard".
+pub(crate) const MAX_RUNNEXT_STREAK: u32 = 3;
+
+/// The body of a worker thread: run the P until the runtime shuts down.
+pub(crate) fn run_worker(shared: Arc<Shared>, p: Box<P>) {
+    let ctx = WorkerCtx {
+        shared: shared.clone(),
+        p: RefCell::new(Some(p)),
+        searching: Cell::new(false),
+    };
+    let _worker = context::enter_worker(&ctx);
+    let _reactor = shared.reactor.enter();
+    let m = M::new(&ctx);
+    while !shared.is_shutdown() {
+        match m.next_task() {
+            Some(task) => m.run(task),
+            None => m.park(None),
+        }
+    }
+    let p = m.release_p();
+    let p = shared.drain_p(p);
+    shared.idle_ps.lock().unwrap().push(p);
+}
+
+/// An M running a P: borrowed view of the thread's `WorkerCtx`.
+pub(crate) struct M<'a> {
+    ctx: &'a WorkerCtx,
+    shared: &'a Shared,
+    index: usize,
+}
+
+impl<'a> M<'a> {
+    pub(crate) fn new(ctx: &'a WorkerCtx) -> M<'a> {
+        let index = ctx.p.borrow().as_ref().expect("an M needs a P").index;
+        M {
+            ctx,
+            shared: &ctx.shared,
+            index,
+        }
+    }
+
+    fn with_p<R>(&self, f: impl FnOnce(&mut P) -> R) -> R {
+        let mut p = self.ctx.p.borrow_mut();
+        f(p.as_mut().expect("the M lost its P"))
+    }
+
+    /// Gives up the P (the M stops running goro code).
+    pub(crate) fn release_p(&self) -> Box<P> {
+        if self.ctx.searching.replace(false) {
+            self.shared.idle.stop_searching();
+        }
+        self.ctx.p.borrow_mut().take().expect("the M lost its P")
+    }
+
+    /// Runs one task with a fresh coop budget.
+    pub(crate) fn run(&self, task: Notified) {
+        goro_coop::with_budget(|| task.run());
+    }
+
+    /// Finds the next task to run (see "Finding work"), or `None` if the M
+    /// should park.
+    pub(crate) fn next_task(&self) -> Option<Notified> {
+        let tick = self.with_p(|p| {
+            p.tick = p.tick.wrapping_add(1);
+            p.tick
+        });
+        if tick % self.shared.config.event_interval == 0 {
+            self.poll_driver();
+        }
+        let task = self
+            .with_p(|p| self.find_local(p, tick))
+            .or_else(|| self.steal());
+        if task.is_some() && self.ctx.searching.replace(false) && self.shared.idle.stop_searching()
+        {
+            // Go's resetspinning: the last searcher found work; there may
+            // be more, so start another searcher.
+            self.shared.notify_parked();
+        }
+        task
+    }
+
+    fn find_local(&self, p: &mut P, tick: u32) -> Option<Notified> {
+        let shared = self.shared;
+        let runnext = &shared.remotes[p.index].runnext;
+        if tick % shared.config.global_queue_interval == 0 {
+            if let Some(task) = shared.injector.pop() {
+                return Some(task);
+            }
+        }
+        if p.runnext_streak < MAX_RUNNEXT_STREAK {
+            if let Some(task) = runnext.take() {
+                p.runnext_streak += 1;
+                return Some(task);
+            }
+        }
+        p.runnext_streak = 0;
+        if let Some(task) = p.run_queue.pop() {
+            return Some(task);
+        }
+        if let Some(task) = runnext.take() {
+            return Some(task);
+        }
+        self.take_from_injector(p)
+    }
+
+    /// Go's `globrunqget`: a fair share of the injector, one task to run
+    /// and the rest into the local queue.
+    fn take_from_injector(&self, p: &mut P) -> Option<Notified> {
+        let injector = &self.shared.injector;
+        if injector.is_empty() {
+            return None;
+        }
+        let share = injector.len() / self.shared.remotes.len() + 1;
+        let n = share.min(LOCAL_QUEUE_CAPACITY / 2);
+        let first = injector.pop()?;
+        for _ in 1..n {
+            match injector.pop() {
+                Some(task) => p.run_queue.push_back(task, injector),
+                None => break,
+            }
+        }
+        Some(first)
+    }
+
+    /// Steals as a searcher (see "Worker thread parking/unparking").
+    fn steal(&self) -> Option<Notified> {
+        if self.shared.is_shutdown() {
+            return None;
+        }
+        if !self.ctx.searching.get() {
+            if !self.shared.idle.try_become_searching() {
+                return None;
+            }
+            self.ctx.searching.set(true);
+        }
+        let remotes = &self.shared.remotes;
+        let n = remotes.len();
+        self.with_p(|p| {
+            let start = p.rand_below(n);
+            let me = p.index;
+            let others = (0..n).map(|k| (start + k) % n).filter(move |&i| i != me);
+            for i in others.clone() {
+                if let Some(task) = remotes[i].steal.steal_into(&mut p.run_queue) {
+                    return Some(task);
+                }
+            }
+            if let Some(task) = self.take_from_injector(p) {
+                return Some(task);
+            }
+            // Nothing anywhere else: take a runnext task that its P has not
+            // got round to (it may be stuck in a long poll).
+            others.into_iter().find_map(|i| remotes[i].runnext.take())
+        })
+    }
+
+    /// Polls the reactor without blocking, if no other thread has it.
+    fn poll_driver(&self) {
+        if let Ok(mut driver) = self.shared.driver.try_lock() {
+            if let Some(driver) = driver.as_mut() {
+                driver.park(Some(Duration::ZERO));
+            }
+        }
+    }
+
+    fn has_local_work(&self) -> bool {
+        !self.shared.remotes[self.index].runnext.is_empty()
+            || self.with_p(|p| !p.run_queue.is_empty())
+    }
+
+    /// Parks until there may be work (see "Worker thread
+    /// parking/unparking"). `main` is the woken flag of a current-thread
+    /// `block_on` future, which also ends the park.
+    pub(crate) fn park(&self, main: Option<&AtomicBool>) {
+        let shared = self.shared;
+        let was_searching = self.ctx.searching.replace(false);
+        if shared.idle.transition_to_parked(self.index, was_searching) {
+            // StoreLoad: pairs with the submitter's fence in push_remote.
+            fence(Ordering::SeqCst);
+            if shared.has_stealable_work() {
+                // May pick this very M: its parker then returns at once.
+                shared.notify_parked();
+            }
+        }
+        loop {
+            let main_woken = || main.is_some_and(|w| w.load(Ordering::Acquire));
+            if shared.is_shutdown() {
+                return;
+            }
+            if main_woken() || self.has_local_work() {
+                let searching = shared.idle.transition_from_parked(self.index);
+                self.ctx.searching.set(searching);
+                return;
+            }
+            if !shared.idle.is_asleep(self.index) {
+                // Claimed by a notifier: search.
+                self.ctx.searching.set(true);
+                return;
+            }
+            self.park_once();
+        }
+    }
+
+    fn park_once(&self) {
+        let parker = &self.shared.remotes[self.index].parker;
+        match self.shared.driver.try_lock() {
+            Ok(mut guard) => match guard.as_mut() {
+                Some(driver) => parker.park_in(driver),
+                None => parker.park(),
+            },
+            Err(_) => parker.park(),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Shutdown: every unfinished future is dropped, blocking work is waited
+//! for (or not, with a timeout), destructors may use the runtime.
+
+use goro_executor::runtime::{Builder, Handle, Runtime};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+struct Count(Arc<AtomicUsize>);
+impl Drop for Count {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn drop_with_pending(rt: Runtime, n: usize) {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    // Half get polled and park forever, half may still be queued.
+    rt.block_on(async {
+        for _ in 0..n / 2 {
+            let c = Count(dropped.clone());
+            drop(goro_executor::spawn(async move {
+                let _c = c;
+                std::future::pending::<()>().await;
+            }));
+        }
+        goro_executor::task::yield_now().await;
+    });
+    for _ in 0..n / 2 {
+        let c = Count(dropped.clone());
+        drop(rt.spawn(async move {
+            let _c = c;
+            std::future::pending::<()>().await;
+        }));
+    }
+    drop(rt);
+    assert_eq!(dropped.load(Ordering::SeqCst), n);
+}
+
+#[test]
+fn dropping_runtime_drops_100k_pending_futures_multi_thread() {
+    drop_with_pending(
+        Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+        100_000,
+    );
+}
+
+#[test]
+fn dropping_runtime_drops_100k_pending_futures_current_thread() {
+    drop_with_pending(Builder::new_current_thread().build().unwrap(), 100_000);
+}
+
+#[test]
+fn destructors_may_use_the_runtime() {
+    struct SpawnOnDrop(Arc<AtomicUsize>);
+    impl Drop for SpawnOnDrop {
+        fn drop(&mut self) {
+            assert!(Handle::try_current().is_some());
+            // The runtime is shutting down: this task is cancelled, not run.
+            drop(goro_executor::spawn(async {}));
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let n = Arc::new(AtomicUsize::new(0));
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        let s = SpawnOnDrop(n.clone());
+        drop(rt.spawn(async move {
+            let _s = s;
+            std::future::pending::<()>().await;
+        }));
+    }
+    drop(rt);
+    assert_eq!(n.load(Ordering::SeqCst), 100);
+}
+
+#[test]
+fn shutdown_timeout_does_not_wait_for_stuck_blocking_task() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let _h = rt.spawn_blocking(move || {
+        started_tx.send(()).unwrap();
+        let _ = rx.recv();
+    });
+    started_rx.recv().unwrap();
+    let t0 = Instant::now();
+    rt.shutdown_timeout(Duration::from_millis(50));
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    drop(tx); // lets the blocking thread finish
+}
+
+#[test]
+fn drop_waits_for_running_blocking_task() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = done.clone();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let _h = rt.spawn_blocking(move || {
+        started_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        d.store(1, Ordering::SeqCst);
+    });
+    started_rx.recv().unwrap();
+    drop(rt);
+    assert_eq!(done.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn wakers_outliving_the_runtime_are_harmless() {
+    let slot: Arc<std::sync::Mutex<Option<std::task::Waker>>> = Default::default();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let s = slot.clone();
+    let s2 = slot.clone();
+    rt.block_on(async move {
+        let slot = s2;
+        goro_executor::spawn(std::future::poll_fn(move |cx| {
+            *s.lock().unwrap() = Some(cx.waker().clone());
+            std::task::Poll::<()>::Pending
+        }));
+        while slot.lock().unwrap().is_none() {
+            goro_executor::task::yield_now().await;
+        }
+    });
+    drop(rt);
+    let w = slot.lock().unwrap().take().unwrap();
+    w.wake_by_ref();
+    w.wake();
+}
+
+#[test]
+fn runtime_dropped_inside_its_own_task_and_blocking_thread() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let other = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    // Move `rt` into one of its own tasks and drop it there.
+    let rt = Arc::new(std::sync::Mutex::new(Some(rt)));
+    let rt2 = rt.clone();
+    let handle = rt.lock().unwrap().as_ref().unwrap().handle().clone();
+    drop(handle.spawn(async move {
+        drop(rt2.lock().unwrap().take());
+        tx.send(()).unwrap();
+    }));
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+
+    let (tx, rx) = mpsc::channel();
+    let h = other.handle().clone();
+    drop(h.spawn_blocking(move || {
+        drop(other);
+        tx.send(()).unwrap();
+    }));
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+}

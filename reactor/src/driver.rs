@@ -1,0 +1,272 @@
+//! [`Driver`] (the part that blocks) and [`Handle`] (the part every thread
+//! may hold). See "Parking" in the crate docs for the protocol.
+
+use crate::registration::IoSlab;
+use crate::scheduled_io::bits_of;
+use crate::time::clock::Clock;
+use std::cell::RefCell;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+/// The token of the driver's `mio::Waker`; registration tokens never take
+/// this value (see `registration.rs`, "Tokens").
+const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+
+/// Runs a closure on a thread pool for blocking work (the executor's
+/// `spawn_blocking` pool); host-name resolution goes through it.
+pub type BlockingSpawner = Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
+
+/// The part of the reactor that blocks: owns the `mio::Poll`. One per
+/// runtime, held by whichever worker thread is parked in it.
+pub struct Driver {
+    poll: mio::Poll,
+    events: mio::Events,
+    handle: Handle,
+    /// Wakers collected while locks are held, woken after release.
+    /// Reused across parks to avoid allocating.
+    to_wake: Vec<Waker>,
+    is_shutdown: bool,
+}
+
+/// A cheap, clonable reference to a reactor, usable from any thread.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) registry: mio::Registry,
+    waker: mio::Waker,
+    /// Live registrations. Locked by the driver for one batch of events,
+    /// and by sockets when they are created or dropped.
+    pub(crate) io: Mutex<IoSlab>,
+    pub(crate) clock: Clock,
+    /// See [`Driver::set_blocking_spawner`].
+    blocking: Mutex<Option<BlockingSpawner>>,
+}
+
+impl Driver {
+    /// Creates a reactor.
+    pub fn new() -> io::Result<Driver> {
+        let poll = mio::Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        let registry = poll.registry().try_clone()?;
+        Ok(Driver {
+            poll,
+            events: mio::Events::with_capacity(1024),
+            handle: Handle {
+                inner: Arc::new(Inner {
+                    registry,
+                    waker,
+                    io: Mutex::new(IoSlab::default()),
+                    clock: Clock::new(),
+                    blocking: Mutex::new(None),
+                }),
+            },
+            to_wake: Vec::new(),
+            is_shutdown: false,
+        })
+    }
+
+    /// A handle to this reactor.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Polls for IO readiness and fires due timers, waking their wakers on
+    /// this thread. Blocks for at most `timeout` and never past the nearest
+    /// timer (`None`: until an event, a timer or [`Handle::unpark`];
+    /// `Some(ZERO)`: never blocks).
+    pub fn park(&mut self, timeout: Option<Duration>) {
+        let inner = &*self.handle.inner;
+        let clock = &inner.clock;
+
+        // Fire what is already due and decide how long to sleep; publish
+        // that under the wheel lock (see "Waking a driver that sleeps too
+        // long" in time/clock.rs).
+        let now = Instant::now();
+        let poll_timeout = {
+            let mut st = clock.state.lock().unwrap();
+            st.wheel.advance(clock.now_tick(now), &mut self.to_wake);
+            let timer = st.wheel.next_deadline();
+            let mut t = match (timeout, timer) {
+                (None, None) => None,
+                (Some(t), None) => Some(t),
+                (t, Some(tick)) => {
+                    let until = clock.until(tick, now);
+                    Some(t.map_or(until, |t| t.min(until)))
+                }
+            };
+            if !self.to_wake.is_empty() {
+                t = Some(Duration::ZERO); // we have work to hand back now
+            }
+            st.sleeping_until = match t {
+                None => u64::MAX,
+                Some(d) if d.is_zero() => 0,
+                Some(d) => clock.deadline_tick(now + d),
+            };
+            t
+        };
+        // Wake timer tasks before blocking so another worker can run them.
+        self.to_wake.drain(..).for_each(Waker::wake);
+
+        match self.poll.poll(&mut self.events, poll_timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("goro reactor: epoll/kqueue poll failed: {e}"),
+        }
+
+        if !self.events.is_empty() {
+            let slab = inner.io.lock().unwrap();
+            for event in self.events.iter() {
+                if event.token() == WAKER_TOKEN {
+                    continue; // an unpark: nothing to dispatch
+                }
+                if let Some(io) = slab.get(event.token()) {
+                    let ready = bits_of(event);
+                    io.set_readiness(ready);
+                    io.take_wakers(ready, &mut self.to_wake);
+                }
+            }
+        }
+        // A non-blocking park already advanced the wheel to (almost) now;
+        // after a real sleep, fire what came due while we slept.
+        let slept = poll_timeout != Some(Duration::ZERO);
+        {
+            let mut st = clock.state.lock().unwrap();
+            st.sleeping_until = 0;
+            if slept {
+                st.wheel
+                    .advance(clock.now_tick(Instant::now()), &mut self.to_wake);
+            }
+        }
+        self.to_wake.drain(..).for_each(Waker::wake);
+    }
+
+    /// Shuts the reactor down: every registration is marked shut down (its
+    /// pending and future IO fails with an error saying so) and its wakers
+    /// are woken; every pending timer is dropped and its waker woken (a
+    /// sleep polled afterwards panics, see "Outside a runtime" in the crate
+    /// docs). Idempotent; also run when the driver is dropped.
+    pub fn shutdown(&mut self) {
+        if self.is_shutdown {
+            return;
+        }
+        self.is_shutdown = true;
+        let inner = &self.handle.inner;
+        inner.io.lock().unwrap().shutdown(&mut self.to_wake);
+        {
+            let mut st = inner.clock.state.lock().unwrap();
+            st.is_shutdown = true;
+            st.wheel.drain(&mut self.to_wake);
+        }
+        // Drop the blocking pool: it belongs to the runtime that is ending.
+        inner.blocking.lock().unwrap().take();
+        self.to_wake.drain(..).for_each(Waker::wake);
+    }
+
+    /// Hands the reactor the executor's blocking pool. Without one, blocking
+    /// work (DNS) runs on a fresh std thread.
+    pub fn set_blocking_spawner(&mut self, spawner: BlockingSpawner) {
+        *self.handle.inner.blocking.lock().unwrap() = Some(spawner);
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+}
+
+/// Restores the previous current reactor when dropped.
+#[derive(Debug)]
+pub struct EnterGuard {
+    prev: Option<Handle>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+pub(crate) const NO_RUNTIME: &str =
+    "there is no goro reactor running: this must be called from inside a goro runtime \
+     (within Runtime::block_on, a spawned task, or #[goro::main])";
+
+impl Handle {
+    /// Wakes the thread blocked in [`Driver::park`], if any; the next park
+    /// returns at once if none is blocked now.
+    pub fn unpark(&self) {
+        self.inner
+            .waker
+            .wake()
+            .expect("goro reactor: failed to wake the poller");
+    }
+
+    /// Makes this the current thread's reactor until the guard drops.
+    pub fn enter(&self) -> EnterGuard {
+        let prev = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
+        EnterGuard { prev }
+    }
+
+    /// The current thread's reactor.
+    ///
+    /// # Panics
+    /// Outside a goro runtime.
+    #[track_caller]
+    pub fn current() -> Handle {
+        Self::try_current().expect(NO_RUNTIME)
+    }
+
+    /// The current thread's reactor, or `None` outside a goro runtime.
+    pub fn try_current() -> Option<Handle> {
+        CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+    }
+
+    /// Diagnostic (addition to the seam): how many IO sources are
+    /// registered right now. Tests use it to prove that dropped sockets
+    /// free their registrations.
+    pub fn io_registrations(&self) -> usize {
+        self.inner.io.lock().unwrap().live()
+    }
+
+    /// Diagnostic (addition to the seam): how many timers are pending.
+    pub fn pending_timers(&self) -> usize {
+        self.inner.clock.pending()
+    }
+
+    /// Runs `f` on the blocking pool (or a fresh thread if the executor
+    /// did not provide one).
+    pub(crate) fn spawn_blocking(&self, f: Box<dyn FnOnce() + Send>) {
+        let spawner = self.inner.blocking.lock().unwrap().clone();
+        match spawner {
+            Some(s) => s(f),
+            None => {
+                std::thread::Builder::new()
+                    .name("goro-resolver".into())
+                    .spawn(f)
+                    .expect("goro reactor: failed to start a resolver thread");
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! [`PollEvented`]: a mio source plus its [`Registration`]; every net type
+//! is a thin wrapper around one.
+
+use crate::registration::Registration;
+use crate::scheduled_io::Direction;
+use std::future::poll_fn;
+use std::io::{self, Read, Write};
+use std::task::{Context, Poll};
+
+pub(crate) struct PollEvented<E: mio::event::Source> {
+    /// `Some` until `into_inner` or drop takes it out to deregister it.
+    io: Option<E>,
+    reg: Registration,
+}
+
+impl<E: mio::event::Source> PollEvented<E> {
+    /// Registers `io` with the current runtime's reactor.
+    ///
+    /// # Panics
+    /// Outside a goro runtime.
+    #[track_caller]
+    pub(crate) fn new(mut io: E, interest: mio::Interest) -> io::Result<Self> {
+        let reg = Registration::new(&mut io, interest)?;
+        Ok(PollEvented { io: Some(io), reg })
+    }
+
+    /// Registers for both directions (streams and datagram sockets).
+    #[track_caller]
+    pub(crate) fn new_rw(io: E) -> io::Result<Self> {
+        Self::new(io, mio::Interest::READABLE | mio::Interest::WRITABLE)
+    }
+
+    /// Registers `io` for both directions with a given reactor (accepted
+    /// sockets join their listener's reactor, wherever `accept` is polled).
+    pub(crate) fn with_handle(handle: crate::driver::Handle, mut io: E) -> io::Result<Self> {
+        let interest = mio::Interest::READABLE | mio::Interest::WRITABLE;
+        let reg = Registration::with_handle(handle, &mut io, interest)?;
+        Ok(PollEvented { io: Some(io), reg })
+    }
+
+    pub(crate) fn io(&self) -> &E {
+        self.io
+            .as_ref()
+            .expect("goro: source used after into_inner")
+    }
+
+    pub(crate) fn reg(&self) -> &Registration {
+        &self.reg
+    }
+
+    /// Deregisters and returns the mio source.
+    pub(crate) fn into_inner(mut self) -> E {
+        let mut io = self.io.take().expect("goro: source used after into_inner");
+        self.reg.deregister(&mut io);
+        io
+    }
+
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut(&E) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.io();
+        self.reg.poll_io(cx, dir, || op(io))
+    }
+
+    pub(crate) async fn io_op<R>(
+        &self,
+        dir: Direction,
+        mut op: impl FnMut(&E) -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(cx, dir, &mut op)).await
+    }
+
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        op: impl FnOnce(&E) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let io = self.io();
+        self.reg.try_io(dir, || op(io))
+    }
+
+    /// Waits until `dir` is believed ready (`readable()` / `writable()`).
+    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
+        poll_fn(|cx| self.reg.poll_ready(cx, dir).map_ok(|_| ())).await
+    }
+
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
+        self.reg.poll_ready(cx, dir).map_ok(|_| ())
+    }
+}
+
+impl<E: mio::event::Source> PollEvented<E>
+where
+    for<'a> &'a E: Read + Write,
+{
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Direction::Read, |mut io| io.read(buf))
+    }
+
+    pub(crate) fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Direction::Read, |mut io| io.read_vectored(bufs))
+    }
+
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Direction::Write, |mut io| io.write(buf))
+    }
+
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Direction::Write, |mut io| io.write_vectored(bufs))
+    }
+
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_io(Direction::Read, |mut io| io.read(buf))
+    }
+
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_io(Direction::Write, |mut io| io.write(buf))
+    }
+}
+
+impl<E: mio::event::Source> Drop for PollEvented<E> {
+    fn drop(&mut self) {
+        if let Some(mut io) = self.io.take() {
+            self.reg.deregister(&mut io);
+            // `io` closes here, then `reg` frees the slab slot.
+        }
+    }
+}
+
+/// Implements the readiness API shared by every net type. `$io` is the
+/// `PollEvented` field.
+macro_rules! readiness_api {
+    ($io:ident) => {
+        /// Waits until the socket is believed readable (a read may still
+        /// answer `WouldBlock`; then call this again).
+        pub async fn readable(&self) -> std::io::Result<()> {
+            self.$io.ready($crate::scheduled_io::Direction::Read).await
+        }
+
+        /// Waits until the socket is believed writable.
+        pub async fn writable(&self) -> std::io::Result<()> {
+            self.$io.ready($crate::scheduled_io::Direction::Write).await
+        }
+
+        /// Poll version of `readable`.
+        pub fn poll_read_ready(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            self.$io
+                .poll_ready(cx, $crate::scheduled_io::Direction::Read)
+        }
+
+        /// Poll version of `writable`.
+        pub fn poll_write_ready(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            self.$io
+                .poll_ready(cx, $crate::scheduled_io::Direction::Write)
+        }
+
+        /// Runs a custom non-blocking operation `f` if the socket is
+        /// believed ready for `interest` (readable if it contains
+        /// READABLE, else writable); a `WouldBlock` from `f` clears the
+        /// cached readiness.
+        pub fn try_io<R>(
+            &self,
+            interest: mio::Interest,
+            f: impl FnOnce() -> std::io::Result<R>,
+        ) -> std::io::Result<R> {
+            let dir = if interest.is_readable() {
+                $crate::scheduled_io::Direction::Read
+            } else {
+                $crate::scheduled_io::Direction::Write
+            };
+            self.$io.try_io(dir, |_| f())
+        }
+    };
+}
+pub(crate) use readiness_api;

@@ -1,0 +1,2 @@
+#[goro::main(flavor = "single_thread")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[goro::main]
+async fn main(port: u16, host: String) {}

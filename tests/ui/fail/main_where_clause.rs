@@ -1,0 +1,6 @@
+#[goro::main]
+async fn main()
+where
+    u8: Copy,
+{
+}

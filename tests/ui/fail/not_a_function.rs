@@ -1,0 +1,6 @@
+#[goro::main]
+pub struct Server {
+    port: u16,
+}
+
+fn main() {}

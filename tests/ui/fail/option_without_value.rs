@@ -1,0 +1,2 @@
+#[goro::main(flavor)]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[goro::test]
+fn not_async() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[goro::main(worker_threads = 0)]
+async fn main() {}
