@@ -29,20 +29,17 @@ const CAP: usize = 1024;
 const UNBOUNDED_N: usize = 1_000_000;
 
 // ---------------------------------------------------------------------------
-// The host runtime: every channel below runs on it.
-//
-// GORO RUNTIME: when the exec runtime is in main, the host becomes
-// `goro::runtime::Builder::new_multi_thread().worker_threads(2)` and
-// `goro::spawn`; until then it is tokio's multi-thread runtime with two
-// workers (the `tokio_mt` rows are tokio on tokio in either case).
+// The host runtime: every channel below runs on goro's multi-thread runtime
+// with two workers (this isolates the channel); the `tokio_mt` rows are
+// tokio's mpsc on tokio's multi-thread runtime with two workers.
 // ---------------------------------------------------------------------------
 
-const HOST: &str = "tokio multi-thread, 2 workers";
+const HOST: &str = "goro multi-thread, 2 workers";
 
-fn host() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+fn host() -> &'static goro::runtime::Runtime {
+    static RT: OnceLock<goro::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
+        goro::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .build()
             .unwrap()
@@ -53,25 +50,43 @@ fn host_block_on<F: Future>(f: F) -> F::Output {
     host().block_on(f)
 }
 
-struct Join<T>(tokio::task::JoinHandle<T>);
+/// A spawned task's handle on whichever runtime runs the workload.
+enum Join<T> {
+    Goro(goro::task::JoinHandle<T>),
+    Tokio(tokio::task::JoinHandle<T>),
+}
 
 impl<T> Join<T> {
     async fn join(self) -> T {
-        self.0.await.unwrap()
+        match self {
+            Join::Goro(h) => h.await.unwrap(),
+            Join::Tokio(h) => h.await.unwrap(),
+        }
     }
 }
 
+/// Spawns on the runtime the caller runs on: tokio's when inside a tokio
+/// runtime (the `tokio_mt` rows), goro's otherwise.
 fn host_spawn<F>(f: F) -> Join<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    Join(host().spawn(f))
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => Join::Tokio(h.spawn(f)),
+        Err(_) => Join::Goro(goro::spawn(f)),
+    }
 }
 
 /// tokio's mpsc in its usual home, for the `tokio_mt` rows.
 fn tokio_mt() -> &'static tokio::runtime::Runtime {
-    host()
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap()
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -221,10 +236,10 @@ macro_rules! peer {
 
 peer!(
     goro_chan,
-    bounded: |cap| goro_channels::chan::bounded::<usize>(cap),
+    bounded: |cap| goro::chan::bounded::<usize>(cap),
     send: |tx, v| tx.send(v).await.unwrap(),
     recv: |rx| rx.recv().await,
-    unbounded: goro_channels::chan::unbounded::<usize>(),
+    unbounded: goro::chan::unbounded::<usize>(),
     usend: |tx, v| tx.send(v).await.unwrap(),
     mpmc: yes,
 );
@@ -277,7 +292,7 @@ mod select4 {
         // Producers hand their sender back so no channel closes early.
         let (producers, rxs): (Vec<_>, Vec<_>) = (0..4)
             .map(|_| {
-                let (tx, rx) = goro_channels::chan::bounded::<usize>(CAP);
+                let (tx, rx) = goro::chan::bounded::<usize>(CAP);
                 let p = host_spawn(async move {
                     for i in 0..PER_PRODUCER {
                         tx.send(i).await.unwrap();
@@ -293,7 +308,7 @@ mod select4 {
             };
             let mut sum = 0;
             for _ in 0..4 * PER_PRODUCER {
-                sum += goro_channels::select! {
+                sum += goro::select! {
                     recv(a) -> v => v.unwrap(),
                     recv(b) -> v => v.unwrap(),
                     recv(c) -> v => v.unwrap(),
@@ -456,7 +471,10 @@ fn summary() {
             println!("  {peer:<16} {ns:>9.1} ns");
         }
         if let Some(g) = goro {
-            println!("  goro / fastest peer = {:.2}", g / best_peer);
+            println!("  goro / fastest Rust peer = {:.2}", g / best_peer);
+            if let Some(t) = rows.iter().find(|r| r.0 == "tokio_mt") {
+                println!("  goro / tokio_mt = {:.2}", g / t.1);
+            }
         }
     }
 }
@@ -482,6 +500,7 @@ fn main() {
     bench(c, "ping_pong_cap1", "tokio_mt", pp, &|| {
         tokio_mt().block_on(tokio_mpsc::ping_pong(1))
     });
+    bench(c, "ping_pong_cap1", "tokio", pp, &|| host_block_on(tokio_mpsc::ping_pong(1)));
     bench(c, "ping_pong_cap1", "async-channel", pp, &|| {
         host_block_on(async_channel_::ping_pong(1))
     });
@@ -499,6 +518,7 @@ fn main() {
     bench(c, "mpsc_contended", "tokio_mt", n, &|| {
         tokio_mt().block_on(tokio_mpsc::mpsc())
     });
+    bench(c, "mpsc_contended", "tokio", n, &|| host_block_on(tokio_mpsc::mpsc()));
     bench(c, "mpsc_contended", "async-channel", n, &|| {
         host_block_on(async_channel_::mpsc())
     });
@@ -525,6 +545,7 @@ fn main() {
     bench(c, "unbounded", "tokio_mt", u, &|| {
         tokio_mt().block_on(tokio_mpsc::unbounded())
     });
+    bench(c, "unbounded", "tokio", u, &|| host_block_on(tokio_mpsc::unbounded()));
     bench(c, "unbounded", "async-channel", u, &|| {
         host_block_on(async_channel_::unbounded())
     });
@@ -539,6 +560,7 @@ fn main() {
     bench(c, "select_4", "tokio_mt", n, &|| {
         tokio_mt().block_on(select4::tokio_mpsc())
     });
+    bench(c, "select_4", "tokio", n, &|| host_block_on(select4::tokio_mpsc()));
     bench(c, "select_4", "async-channel", n, &|| {
         host_block_on(select4::async_channel_())
     });
