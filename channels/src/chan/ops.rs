@@ -31,6 +31,7 @@ unsafe impl<T: Send> Send for RecvOp<T> {}
 unsafe impl<T: Send> Sync for RecvOp<T> {}
 
 impl<T> RecvOp<T> {
+    #[inline]
     pub(crate) fn new() -> Self {
         RecvOp {
             ctx: Ctx::new(),
@@ -40,6 +41,7 @@ impl<T> RecvOp<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn poll_recv(
         self: Pin<&mut Self>,
         chan: &Chan<T>,
@@ -86,6 +88,7 @@ impl<T> RecvOp<T> {
 
     /// Withdraws a pending receive. A value already handed to it goes back
     /// to the channel, so a dropped receive never takes a value.
+    #[inline]
     pub(crate) fn cancel(self: Pin<&mut Self>, chan: &Chan<T>) {
         // SAFETY: nothing is moved out of the pinned op.
         let this = unsafe { self.get_unchecked_mut() };
@@ -121,6 +124,7 @@ unsafe impl<T: Send> Send for SendOp<T> {}
 unsafe impl<T: Send> Sync for SendOp<T> {}
 
 impl<T> SendOp<T> {
+    #[inline]
     pub(crate) fn new(value: Option<T>) -> Self {
         SendOp {
             ctx: Ctx::new(),
@@ -154,6 +158,7 @@ impl<T> SendOp<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn poll_send(
         self: Pin<&mut Self>,
         chan: &Chan<T>,
@@ -205,6 +210,7 @@ impl<T> SendOp<T> {
 
     /// Withdraws a pending send. If no receiver took the value yet, it stays
     /// in the op (and is dropped with it): a dropped send did not send.
+    #[inline]
     pub(crate) fn cancel(self: Pin<&mut Self>, chan: &Chan<T>) {
         // SAFETY: nothing is moved out of the pinned op.
         let this = unsafe { self.get_unchecked_mut() };
@@ -218,6 +224,7 @@ impl<T> SendOp<T> {
 
 /// For an op registered with `chan` alone: returns true once it has been
 /// committed (state `Done`), else refreshes the waker and returns false.
+#[inline]
 fn settle<T>(ctx: &Ctx, chan: &Chan<T>, cx: &mut Context<'_>) -> bool {
     match ctx.state() {
         State::Done(_) => true,

@@ -78,6 +78,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    #[inline]
     pub(crate) fn new() -> Self {
         Ctx {
             state: AtomicUsize::new(WAITING),
@@ -86,6 +87,7 @@ impl Ctx {
         }
     }
 
+    #[inline]
     pub(crate) fn state(&self) -> State {
         // Acquire: pairs with the Release store of DONE in `Claim::finish`,
         // so a `Done` seen here makes the committer's slot write visible.
@@ -97,6 +99,7 @@ impl Ctx {
     /// # Safety
     ///
     /// No waiter pointing at this context may be queued anywhere.
+    #[inline]
     pub(crate) unsafe fn reset(&self, waker: &Waker) {
         // Relaxed: nobody else can see the context until a waiter is
         // queued, and queueing happens under a channel lock (a release).
@@ -111,6 +114,7 @@ impl Ctx {
     ///
     /// The caller is registered nowhere, or holds the lock of the only
     /// channel where it is registered ("Waker ownership").
+    #[inline]
     pub(crate) unsafe fn set_waker(&self, waker: &Waker) {
         self.waker.with_mut(|w| {
             // SAFETY: the caller excludes every other access (see above).
@@ -123,6 +127,7 @@ impl Ctx {
     }
 
     /// Whether the stored waker wakes the same task as `waker`.
+    #[inline]
     pub(crate) fn waker_will_wake(&self, waker: &Waker) -> bool {
         self.waker.with(|w| {
             // SAFETY: only the owner (the caller) writes the waker, so a
@@ -149,6 +154,7 @@ impl Ctx {
     }
 }
 
+#[inline]
 fn decode(s: usize) -> State {
     match s & 3 {
         0 => State::Waiting,
@@ -176,6 +182,7 @@ pub(crate) struct Waiter<T> {
 }
 
 impl<T> Waiter<T> {
+    #[inline]
     pub(crate) fn new(value: Option<T>) -> Self {
         Waiter {
             ctx: Cell::new(std::ptr::null()),
@@ -186,6 +193,7 @@ impl<T> Waiter<T> {
     }
 
     /// Points the waiter at its owner before it is queued.
+    #[inline]
     pub(crate) fn bind(&self, ctx: &Ctx, arm: usize) {
         self.ctx.set(ctx);
         self.arm.set(arm);
@@ -196,6 +204,7 @@ impl<T> Waiter<T> {
     }
 
     /// Takes whatever the slot holds. Only for the owner (see `slot`).
+    #[inline]
     pub(crate) fn take_slot(&self) -> Option<T> {
         // SAFETY: the owner calls this only when no committer can touch the
         // slot (see the field's rules).
@@ -203,11 +212,13 @@ impl<T> Waiter<T> {
     }
 
     /// Puts a value in the slot. Only for the owner (see `slot`).
+    #[inline]
     pub(crate) fn put_slot(&self, value: T) {
         // SAFETY: as for `take_slot`.
         self.slot.with_mut(|s| unsafe { *s = Some(value) })
     }
 
+    #[inline]
     pub(crate) fn ptr(&self) -> NonNull<Waiter<T>> {
         NonNull::from(self)
     }
@@ -224,6 +235,7 @@ pub(crate) struct Claim<T> {
 ///
 /// The caller holds the lock of the channel whose queue held `waiter`, and
 /// popped it under that same lock (so the owner cannot have freed it).
+#[inline]
 pub(crate) unsafe fn claim<T>(waiter: NonNull<Waiter<T>>) -> Option<Claim<T>> {
     // SAFETY: the owner frees a waiter only after removing it from the
     // queue under the lock the caller holds.
@@ -246,18 +258,21 @@ pub(crate) unsafe fn claim<T>(waiter: NonNull<Waiter<T>>) -> Option<Claim<T>> {
 
 impl<T> Claim<T> {
     /// Delivers a value to a claimed receiver.
+    #[inline]
     pub(crate) fn put(&self, value: T) {
         // SAFETY: claimed under the lock: only we touch the slot now.
         self.slot(|s| *s = Some(value))
     }
 
     /// Takes the value of a claimed sender.
+    #[inline]
     pub(crate) fn take(&self) -> T {
         // SAFETY: claimed under the lock: only we touch the slot now.
         self.slot(|s| s.take())
             .expect("a waiting sender always holds its value")
     }
 
+    #[inline]
     fn slot<R>(&self, f: impl FnOnce(&mut Option<T>) -> R) -> R {
         // SAFETY: see `claim`: the waiter is alive, and after a successful
         // claim its slot is ours until `finish` publishes DONE.
@@ -268,6 +283,7 @@ impl<T> Claim<T> {
 
     /// Publishes the commit; returns the waker to call once the channel lock
     /// is released.
+    #[inline]
     pub(crate) fn finish(self) -> Option<Waker> {
         // SAFETY: see `claim`.
         let w = unsafe { self.waiter.as_ref() };
