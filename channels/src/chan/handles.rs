@@ -222,6 +222,9 @@ impl<T> Drop for Receiver<T> {
     }
 }
 
+/// A future's op, pinned in place, if it has one.
+type PinnedOp<'f, Op> = Option<Pin<&'f mut Op>>;
+
 /// The future of [`Sender::send`].
 ///
 /// The parking machinery (`SendOp`: context, waiter) is created in place
@@ -239,7 +242,7 @@ pub struct SendFuture<'a, T> {
 
 impl<T> SendFuture<'_, T> {
     #[inline]
-    fn parts(self: Pin<&mut Self>) -> (Option<Pin<&mut SendOp<T>>>, &Chan<T>, &mut Option<T>) {
+    fn parts(self: Pin<&mut Self>) -> (PinnedOp<'_, SendOp<T>>, &Chan<T>, &mut Option<T>) {
         // SAFETY: structural pinning of `op`; it is never moved out, and
         // it is only ever replaced while `None`. `value` is not pinned.
         let this = unsafe { self.get_unchecked_mut() };
