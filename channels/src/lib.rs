@@ -33,9 +33,14 @@
 //! * `select.rs` — `select!`'s future: a try phase in random order, then a
 //!   register phase that aborts and retries if it finds a channel ready
 //!   ("Choosing exactly one arm").
-//! * `ops.rs` — plain `send`/`recv`, a one-arm select specialised so the
-//!   first poll locks the channel once and either completes or parks.
-//! * `handles.rs` — `Sender`/`Receiver`, `Stream`/`Sink`, blocking calls.
+//! * `ops.rs` — a parked plain `send`/`recv`: a one-arm select specialised
+//!   so that it locks the channel once and either completes or parks.
+//! * `handles.rs` — `Sender`/`Receiver`, their futures, `Stream`/`Sink`,
+//!   blocking calls. A `send`/`recv` future is three words until it has to
+//!   park; only then is its op (context and waiter) built in place. Moving
+//!   a large freshly-initialised future into a task's state costs
+//!   store-forwarding stalls on every operation: this took an unbounded
+//!   send/recv pair from 36 to 14 ns on one thread.
 //! * `lock.rs` — why the channel lock spins instead of sleeping.
 //!
 //! ## Rejected designs

@@ -6,8 +6,11 @@
 //! critical sections are as short (a buffer push or pop, a queue pop, one
 //! CAS); parking a thread in the kernel for such a wait costs more than the
 //! wait, which is what a futex-based mutex (std's) does under contention.
-//! The backoff (spin `2^k` times, `k` up to 6, then yield) keeps a spinning
-//! thread from starving a preempted holder on a machine with few cores.
+//! A waiter backs off for a random 64–191 pause instructions between
+//! attempts (as kanal's lock does), which lets the holder's core keep the
+//! line for several operations in a row; after 32 rounds it yields, so a
+//! spinning thread does not starve a preempted holder on a machine with few
+//! cores.
 //! Under loom the lock is loom's mutex, so models explore its interleavings.
 
 #[cfg(not(loom))]
@@ -55,27 +58,36 @@ mod imp {
 
         #[cold]
         fn lock_slow(&self) {
-            let mut step = 0u32;
+            // Per-call pseudo-random backoff lengths, seeded from the stack
+            // address (distinct per thread) so waiters spread out.
+            let mut seed = (&self as *const _ as usize) | 1;
+            let mut rounds = 0u32;
             loop {
-                // Test before test-and-set: spin on a shared cache line.
-                // Relaxed: only a hint; the CAS below does the Acquire.
-                while self.locked.load(Ordering::Relaxed) {
-                    if step < 6 {
-                        for _ in 0..(1u32 << step) {
-                            std::hint::spin_loop();
-                        }
-                        step += 1;
-                    } else {
-                        std::thread::yield_now();
-                    }
+                // Back off for 64..192 pause instructions: long enough that
+                // the holder keeps the cache line for several operations in
+                // a row (that batching is where a contended lock's
+                // throughput comes from), short next to a context switch.
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                for _ in 0..64 + (seed & 127) {
+                    std::hint::spin_loop();
                 }
-                // Acquire: as in `lock`.
-                if self
-                    .locked
-                    .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
+                // Test before test-and-set: read the shared line first.
+                // Relaxed: only a hint; the CAS below does the Acquire.
+                if !self.locked.load(Ordering::Relaxed)
+                    // Acquire: as in `lock`.
+                    && self
+                        .locked
+                        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
                 {
                     return;
+                }
+                rounds += 1;
+                if rounds >= 32 {
+                    // The holder is probably preempted: let it run.
+                    std::thread::yield_now();
                 }
             }
         }
