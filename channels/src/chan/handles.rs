@@ -255,41 +255,47 @@ impl<T> SendFuture<'_, T> {
     }
 }
 
-impl<T> Future for SendFuture<'_, T> {
+impl<'a, T> Future for SendFuture<'a, T> {
     type Output = Result<(), SendError<T>>;
 
     #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let (op, chan, value) = self.as_mut().parts();
-        if let Some(op) = op {
-            return op.poll_send(chan, cx);
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let chan: &'a Chan<T> = self.chan;
+        // SAFETY: `op` is structurally pinned (see `parts`) and is only
+        // assigned below while it is `None`.
+        let this = unsafe { self.get_unchecked_mut() };
+        if let Some(op) = this.op.as_mut() {
+            // SAFETY: as above.
+            return unsafe { Pin::new_unchecked(op) }.poll_send(chan, cx);
         }
         let spent = ready!(goro_coop::poll_proceed(cx));
-        let v = value.take().expect("send future polled after it completed");
+        let v = this
+            .value
+            .take()
+            .expect("send future polled after it completed");
         let mut g = chan.lock();
-        let v = match g.try_send(v) {
+        match g.try_send(v) {
             Ok(w) => {
                 drop(g);
                 wake(w);
                 spent.made_progress();
-                return Poll::Ready(Ok(()));
+                Poll::Ready(Ok(()))
             }
             Err(TrySendError::Closed(v)) => {
                 drop(g);
                 spent.made_progress();
-                return Poll::Ready(Err(SendError(v)));
+                Poll::Ready(Err(SendError(v)))
             }
-            Err(TrySendError::Full(v)) => v,
-        };
-        drop(g);
-        drop(spent);
-        // Slow path: build the op in place and let it park (it retries
-        // first, under the lock it parks with).
-        // SAFETY: `op` is `None`, so nothing pinned is overwritten.
-        let this = unsafe { self.as_mut().get_unchecked_mut() };
-        this.op = Some(SendOp::new(Some(v)));
-        let (op, chan, _) = self.parts();
-        op.expect("just created").poll_send(chan, cx)
+            Err(TrySendError::Full(v)) => {
+                // Slow path: build the op in place and park it under the
+                // lock we already hold (the guard borrows the channel, not
+                // the future).
+                let op = this.op.insert(SendOp::new(Some(v)));
+                // SAFETY: the op now lives in the pinned future for good.
+                unsafe { Pin::new_unchecked(op) }.park(&mut g, cx);
+                Poll::Pending
+            }
+        }
     }
 }
 
@@ -329,39 +335,45 @@ impl<T> RecvFuture<'_, T> {
     }
 }
 
-impl<T> Future for RecvFuture<'_, T> {
+impl<'a, T> Future for RecvFuture<'a, T> {
     type Output = Option<T>;
 
     #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let (op, chan) = self.as_mut().parts();
-        if let Some(op) = op {
-            return op.poll_recv(chan, cx);
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let chan: &'a Chan<T> = self.chan;
+        // SAFETY: `op` is structurally pinned (see `parts`) and is only
+        // assigned below while it is `None`.
+        let this = unsafe { self.get_unchecked_mut() };
+        if let Some(op) = this.op.as_mut() {
+            // SAFETY: as above.
+            return unsafe { Pin::new_unchecked(op) }.poll_recv(chan, cx);
         }
-        if !chan.never {
-            let spent = ready!(goro_coop::poll_proceed(cx));
-            let mut g = chan.lock();
-            match g.try_recv() {
-                Ok((v, w)) => {
-                    drop(g);
-                    wake(w);
-                    spent.made_progress();
-                    return Poll::Ready(Some(v));
-                }
-                Err(TryRecvError::Closed) => {
-                    drop(g);
-                    spent.made_progress();
-                    return Poll::Ready(None);
-                }
-                Err(TryRecvError::Empty) => {}
+        if chan.never {
+            return Poll::Pending;
+        }
+        let spent = ready!(goro_coop::poll_proceed(cx));
+        let mut g = chan.lock();
+        match g.try_recv() {
+            Ok((v, w)) => {
+                drop(g);
+                wake(w);
+                spent.made_progress();
+                Poll::Ready(Some(v))
+            }
+            Err(TryRecvError::Closed) => {
+                drop(g);
+                spent.made_progress();
+                Poll::Ready(None)
+            }
+            Err(TryRecvError::Empty) => {
+                // Slow path: build the op in place and park it under the
+                // lock we already hold.
+                let op = this.op.insert(RecvOp::new());
+                // SAFETY: the op now lives in the pinned future for good.
+                unsafe { Pin::new_unchecked(op) }.park(&mut g, cx);
+                Poll::Pending
             }
         }
-        // Slow path: build the op in place and let it park.
-        // SAFETY: `op` is `None`, so nothing pinned is overwritten.
-        let this = unsafe { self.as_mut().get_unchecked_mut() };
-        this.op = Some(RecvOp::new());
-        let (op, chan) = self.parts();
-        op.expect("just created").poll_recv(chan, cx)
     }
 }
 

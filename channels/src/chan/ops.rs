@@ -11,7 +11,7 @@ use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use super::core::{wake, Chan};
+use super::core::{wake, Chan, Inner};
 use super::waiter::{Ctx, State, Waiter};
 use super::{SendError, TryRecvError, TrySendError};
 
@@ -34,7 +34,7 @@ impl<T> RecvOp<T> {
     #[inline]
     pub(crate) fn new() -> Self {
         RecvOp {
-            ctx: Ctx::new(),
+            ctx: Ctx::new(true),
             waiter: Waiter::new(None),
             registered: false,
             _pin: PhantomPinned,
@@ -76,14 +76,25 @@ impl<T> RecvOp<T> {
                 Poll::Ready(None)
             }
             Err(TryRecvError::Empty) => {
-                // SAFETY: the waiter is queued nowhere yet.
-                unsafe { this.ctx.reset(cx.waker()) };
-                this.waiter.bind(&this.ctx, 0);
-                g.push_recv(this.waiter.ptr());
-                this.registered = true;
+                // SAFETY: nothing is moved out of the pinned op.
+                unsafe { Pin::new_unchecked(this) }.park(&mut g, cx);
                 Poll::Pending
             }
         }
+    }
+
+    /// Queues this (idle) receive on the channel whose lock `g` is, after
+    /// the caller found nothing to receive under that same lock.
+    #[inline]
+    pub(crate) fn park(self: Pin<&mut Self>, g: &mut Inner<T>, cx: &mut Context<'_>) {
+        // SAFETY: nothing is moved out of the pinned op.
+        let this = unsafe { self.get_unchecked_mut() };
+        debug_assert!(!this.registered);
+        // SAFETY: the waiter is queued nowhere yet.
+        unsafe { this.ctx.reset(cx.waker()) };
+        this.waiter.bind(&this.ctx, 0);
+        g.push_recv(this.waiter.ptr());
+        this.registered = true;
     }
 
     /// Withdraws a pending receive. A value already handed to it goes back
@@ -127,7 +138,7 @@ impl<T> SendOp<T> {
     #[inline]
     pub(crate) fn new(value: Option<T>) -> Self {
         SendOp {
-            ctx: Ctx::new(),
+            ctx: Ctx::new(true),
             waiter: Waiter::new(value),
             registered: false,
             _pin: PhantomPinned,
@@ -198,14 +209,25 @@ impl<T> SendOp<T> {
             }
             Err(TrySendError::Full(v)) => {
                 this.waiter.put_slot(v);
-                // SAFETY: the waiter is queued nowhere yet.
-                unsafe { this.ctx.reset(cx.waker()) };
-                this.waiter.bind(&this.ctx, 0);
-                g.push_send(this.waiter.ptr());
-                this.registered = true;
+                // SAFETY: nothing is moved out of the pinned op.
+                unsafe { Pin::new_unchecked(this) }.park(&mut g, cx);
                 Poll::Pending
             }
         }
+    }
+
+    /// Queues this send (its value loaded) on the channel whose lock `g`
+    /// is, after the caller found it full under that same lock.
+    #[inline]
+    pub(crate) fn park(self: Pin<&mut Self>, g: &mut Inner<T>, cx: &mut Context<'_>) {
+        // SAFETY: nothing is moved out of the pinned op.
+        let this = unsafe { self.get_unchecked_mut() };
+        debug_assert!(!this.registered);
+        // SAFETY: the waiter is queued nowhere yet.
+        unsafe { this.ctx.reset(cx.waker()) };
+        this.waiter.bind(&this.ctx, 0);
+        g.push_send(this.waiter.ptr());
+        this.registered = true;
     }
 
     /// Withdraws a pending send. If no receiver took the value yet, it stays
@@ -234,9 +256,7 @@ fn settle<T>(ctx: &Ctx, chan: &Chan<T>, cx: &mut Context<'_>) -> bool {
             true
         }
         State::Waiting => {
-            if ctx.waker_will_wake(cx.waker()) {
-                return false;
-            }
+            // Under the lock: a committer may be taking the waker.
             let _g = chan.lock();
             if ctx.state() != State::Waiting {
                 return true;

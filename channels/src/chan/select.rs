@@ -117,7 +117,7 @@ pub fn select<L: ArmList>(arms: L, has_default: bool) -> Select<L> {
     );
     Select {
         arms,
-        ctx: Ctx::new(),
+        ctx: Ctx::new(false),
         registered: false,
         has_default,
         has_futures: None,

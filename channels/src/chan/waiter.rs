@@ -73,16 +73,23 @@ pub struct Ctx {
     state: AtomicUsize,
     /// See "Waker ownership" above.
     waker: UnsafeCell<Option<Waker>>,
+    /// Whether a committer may *take* the waker rather than clone it: true
+    /// for single operations, whose owner reads the waker only under the
+    /// channel lock while registered; false for selects, whose owner reads
+    /// it without a lock (a take would race with that read).
+    take_waker: bool,
     /// Queued waiters point here.
     _pin: PhantomPinned,
 }
 
 impl Ctx {
     #[inline]
-    pub(crate) fn new() -> Self {
+    /// A context for one operation (`take_waker`) or a select.
+    pub(crate) fn new(take_waker: bool) -> Self {
         Ctx {
             state: AtomicUsize::new(WAITING),
             waker: UnsafeCell::new(None),
+            take_waker,
             _pin: PhantomPinned,
         }
     }
@@ -289,9 +296,16 @@ impl<T> Claim<T> {
         let w = unsafe { self.waiter.as_ref() };
         // SAFETY: see `claim`.
         let ctx = unsafe { &*w.ctx.get() };
-        // SAFETY: the owner does not write the waker while registered here
-        // without our lock ("Waker ownership"); this is a read.
-        let waker = ctx.waker.with(|k| unsafe { (*k).clone() });
+        let waker = if ctx.take_waker {
+            // SAFETY: a single operation's owner touches the waker only
+            // under this lock while registered (see `take_waker`), and
+            // after DONE it never reads the taken slot before resetting it.
+            ctx.waker.with_mut(|k| unsafe { (*k).take() })
+        } else {
+            // SAFETY: the owner does not write the waker while registered
+            // here without our lock ("Waker ownership"); this is a read.
+            ctx.waker.with(|k| unsafe { (*k).clone() })
+        };
         // Release: pairs with the owner's Acquire in `Ctx::state`, making the
         // slot write above visible before the owner reads the slot.
         ctx.state
