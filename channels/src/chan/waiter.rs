@@ -15,7 +15,8 @@
 //!    the owner already committed elsewhere or aborted: the waiter is stale,
 //!    and the counterparty drops it and tries the next one.
 //! 2. Move the value: put it in the waiter's slot (recv) or take it (send).
-//! 3. `finish`: clone the owner's waker, then store `DONE(arm)` (Release).
+//! 3. `finish`: take or clone the owner's waker ("Waker ownership"), then
+//!    store `DONE(arm)` (Release).
 //!
 //! The owner reads its slot only after it has seen `DONE` (Acquire), or
 //! after it has itself locked the channel. Because steps 1–3 happen under
@@ -35,8 +36,11 @@
 //!
 //! `Ctx::waker` is written by the owner only while it is registered nowhere,
 //! or while it holds the lock of the single channel it is registered with.
-//! Committers read (clone) it under the lock of a channel where the owner is
-//! registered. The owner may read it at any time (reads do not race).
+//! Committers use it under the lock of a channel where the owner is
+//! registered: a select's committer clones it (the select's owner may read
+//! it at any time, and reads do not race); a single operation's committer
+//! takes it, saving a reference-count round trip per wake, which is sound
+//! because a single operation's owner reads it only under that lock.
 
 use std::cell::Cell;
 use std::marker::PhantomPinned;
