@@ -500,7 +500,9 @@ fn main() {
     bench(c, "ping_pong_cap1", "tokio_mt", pp, &|| {
         tokio_mt().block_on(tokio_mpsc::ping_pong(1))
     });
-    bench(c, "ping_pong_cap1", "tokio", pp, &|| host_block_on(tokio_mpsc::ping_pong(1)));
+    bench(c, "ping_pong_cap1", "tokio", pp, &|| {
+        host_block_on(tokio_mpsc::ping_pong(1))
+    });
     bench(c, "ping_pong_cap1", "async-channel", pp, &|| {
         host_block_on(async_channel_::ping_pong(1))
     });
@@ -518,7 +520,9 @@ fn main() {
     bench(c, "mpsc_contended", "tokio_mt", n, &|| {
         tokio_mt().block_on(tokio_mpsc::mpsc())
     });
-    bench(c, "mpsc_contended", "tokio", n, &|| host_block_on(tokio_mpsc::mpsc()));
+    bench(c, "mpsc_contended", "tokio", n, &|| {
+        host_block_on(tokio_mpsc::mpsc())
+    });
     bench(c, "mpsc_contended", "async-channel", n, &|| {
         host_block_on(async_channel_::mpsc())
     });
@@ -545,7 +549,9 @@ fn main() {
     bench(c, "unbounded", "tokio_mt", u, &|| {
         tokio_mt().block_on(tokio_mpsc::unbounded())
     });
-    bench(c, "unbounded", "tokio", u, &|| host_block_on(tokio_mpsc::unbounded()));
+    bench(c, "unbounded", "tokio", u, &|| {
+        host_block_on(tokio_mpsc::unbounded())
+    });
     bench(c, "unbounded", "async-channel", u, &|| {
         host_block_on(async_channel_::unbounded())
     });
@@ -560,7 +566,9 @@ fn main() {
     bench(c, "select_4", "tokio_mt", n, &|| {
         tokio_mt().block_on(select4::tokio_mpsc())
     });
-    bench(c, "select_4", "tokio", n, &|| host_block_on(select4::tokio_mpsc()));
+    bench(c, "select_4", "tokio", n, &|| {
+        host_block_on(select4::tokio_mpsc())
+    });
     bench(c, "select_4", "async-channel", n, &|| {
         host_block_on(select4::async_channel_())
     });
