@@ -25,18 +25,17 @@
 
 use std::collections::VecDeque;
 use std::ptr::NonNull;
-use std::sync::PoisonError;
 use std::task::Waker;
 
+use super::lock::{Guard, Lock};
 use super::waiter::{claim, Claim, Ctx, State, Waiter};
 use super::{TryRecvError, TrySendError};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::loom::sync::{Mutex, MutexGuard};
 
 /// A channel's shared state: what every `Sender` and `Receiver` points at.
 pub(crate) struct Chan<T> {
     /// Buffer and wait queues. Never held across a wake or user code.
-    inner: Mutex<Inner<T>>,
+    inner: Lock<Inner<T>>,
     /// `usize::MAX` for unbounded, 0 for rendezvous.
     pub(crate) cap: usize,
     /// Mirror of `Inner::closed` for `is_closed` without the lock; written
@@ -68,7 +67,7 @@ unsafe impl<T: Send> Send for Inner<T> {}
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize, never: bool) -> Self {
         Chan {
-            inner: Mutex::new(Inner {
+            inner: Lock::new(Inner {
                 // Rendezvous channels only ever buffer re-injected values.
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 cap,
@@ -84,11 +83,9 @@ impl<T> Chan<T> {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner<T>> {
-        // No invariant is left half-updated by a panic inside the critical
-        // sections (they move values and pointers only), so poisoning can be
-        // ignored.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    #[inline]
+    pub(crate) fn lock(&self) -> Guard<'_, Inner<T>> {
+        self.inner.lock()
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -117,6 +114,7 @@ impl<T> Chan<T> {
 }
 
 /// Wakes a waker returned by a core operation (after the lock is released).
+#[inline]
 pub(crate) fn wake(w: Option<Waker>) {
     if let Some(w) = w {
         w.wake();
@@ -125,6 +123,7 @@ pub(crate) fn wake(w: Option<Waker>) {
 
 impl<T> Inner<T> {
     /// Pops waiters until one can be claimed; stale ones are dropped.
+    #[inline]
     fn pop_live(q: &mut VecDeque<NonNull<Waiter<T>>>) -> Option<Claim<T>> {
         while let Some(w) = q.pop_front() {
             // SAFETY: popped under the lock the caller holds (we are inside
@@ -150,6 +149,7 @@ impl<T> Inner<T> {
     /// Sends without waiting. On success returns a waker to call after
     /// unlocking. Go's `chansend` fast paths: direct hand-off to a parked
     /// receiver (`sendDirect`), else the buffer.
+    #[inline]
     pub(crate) fn try_send(&mut self, v: T) -> Result<Option<Waker>, TrySendError<T>> {
         if self.closed {
             return Err(TrySendError::Closed(v));
@@ -168,6 +168,7 @@ impl<T> Inner<T> {
     /// Receives without waiting. Go's `chanrecv`: from a full buffer, the
     /// head is taken and the oldest parked sender's value moves to the tail;
     /// with no buffer, the oldest parked sender's value is taken directly.
+    #[inline]
     pub(crate) fn try_recv(&mut self) -> Result<(T, Option<Waker>), TryRecvError> {
         if let Some(v) = self.buf.pop_front() {
             let mut waker = None;
@@ -202,21 +203,25 @@ impl<T> Inner<T> {
 
     /// Parks a receiver. The waiter must stay put until `remove_recv` (or a
     /// commit) takes it out again.
+    #[inline]
     pub(crate) fn push_recv(&mut self, w: NonNull<Waiter<T>>) {
         debug_assert!(!self.closed);
         self.recvq.push_back(w);
     }
 
     /// Parks a sender whose slot holds its value.
+    #[inline]
     pub(crate) fn push_send(&mut self, w: NonNull<Waiter<T>>) {
         debug_assert!(!self.closed);
         self.sendq.push_back(w);
     }
 
+    #[inline]
     pub(crate) fn remove_recv(&mut self, w: NonNull<Waiter<T>>) {
         Self::remove(&mut self.recvq, w)
     }
 
+    #[inline]
     pub(crate) fn remove_send(&mut self, w: NonNull<Waiter<T>>) {
         Self::remove(&mut self.sendq, w)
     }

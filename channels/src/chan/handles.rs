@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
@@ -44,15 +44,18 @@ impl<T> Sender<T> {
     /// channel, for a receiver to take it). Fails, giving the value back,
     /// if the channel is or becomes closed. Dropping the future before it
     /// completes withdraws the value: a dropped send did not send.
+    #[inline]
     pub fn send(&self, value: T) -> SendFuture<'_, T> {
         SendFuture {
             chan: &self.chan,
-            op: SendOp::new(Some(value)),
+            value: Some(value),
+            op: None,
             _pin: PhantomPinned,
         }
     }
 
     /// Sends without waiting.
+    #[inline]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let w = self.chan.lock().try_send(value)?;
         wake(w);
@@ -110,15 +113,17 @@ impl<T> Receiver<T> {
     /// Receives the next value, waiting for one; `None` once the channel is
     /// closed and drained. Dropping the future before it completes never
     /// takes a value (one already handed to it goes back to the channel).
+    #[inline]
     pub fn recv(&self) -> RecvFuture<'_, T> {
         RecvFuture {
             chan: &self.chan,
-            op: RecvOp::new(),
+            op: None,
             _pin: PhantomPinned,
         }
     }
 
     /// Receives without waiting.
+    #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         if self.chan.never {
             return Err(TryRecvError::Empty);
@@ -191,6 +196,7 @@ impl<T> Clone for Receiver<T> {
 }
 
 impl<T> Drop for Sender<T> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(op) = self.sink.as_mut() {
             op.as_mut().cancel(&self.chan);
@@ -204,6 +210,7 @@ impl<T> Drop for Sender<T> {
 }
 
 impl<T> Drop for Receiver<T> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(op) = self.stream.as_mut() {
             op.as_mut().cancel(&self.chan);
@@ -215,71 +222,169 @@ impl<T> Drop for Receiver<T> {
     }
 }
 
+/// A future's op, pinned in place, if it has one.
+type PinnedOp<'f, Op> = Option<Pin<&'f mut Op>>;
+
 /// The future of [`Sender::send`].
+///
+/// The parking machinery (`SendOp`: context, waiter) is created in place
+/// only when the first attempt finds the channel full, so the common case
+/// builds and moves a three-word future.
 #[must_use = "futures do nothing unless polled"]
 pub struct SendFuture<'a, T> {
     chan: &'a Chan<T>,
-    op: SendOp<T>,
+    /// The value, until the first poll moves it into the channel or `op`.
+    value: Option<T>,
+    /// Present once this send had to park.
+    op: Option<SendOp<T>>,
     _pin: PhantomPinned,
 }
 
 impl<T> SendFuture<'_, T> {
-    fn op(self: Pin<&mut Self>) -> (Pin<&mut SendOp<T>>, &Chan<T>) {
-        // SAFETY: structural pinning of `op`; it is never moved out.
+    #[inline]
+    fn parts(self: Pin<&mut Self>) -> (PinnedOp<'_, SendOp<T>>, &Chan<T>, &mut Option<T>) {
+        // SAFETY: structural pinning of `op`; it is never moved out, and
+        // it is only ever replaced while `None`. `value` is not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above.
-        (unsafe { Pin::new_unchecked(&mut this.op) }, this.chan)
+        let op = this
+            .op
+            .as_mut()
+            // SAFETY: as above.
+            .map(|op| unsafe { Pin::new_unchecked(op) });
+        (op, this.chan, &mut this.value)
     }
 }
 
-impl<T> Future for SendFuture<'_, T> {
+impl<'a, T> Future for SendFuture<'a, T> {
     type Output = Result<(), SendError<T>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let (op, chan) = self.op();
-        op.poll_send(chan, cx)
+        let chan: &'a Chan<T> = self.chan;
+        // SAFETY: `op` is structurally pinned (see `parts`) and is only
+        // assigned below while it is `None`.
+        let this = unsafe { self.get_unchecked_mut() };
+        if let Some(op) = this.op.as_mut() {
+            // SAFETY: as above.
+            return unsafe { Pin::new_unchecked(op) }.poll_send(chan, cx);
+        }
+        let spent = ready!(goro_coop::poll_proceed(cx));
+        let v = this
+            .value
+            .take()
+            .expect("send future polled after it completed");
+        let mut g = chan.lock();
+        match g.try_send(v) {
+            Ok(w) => {
+                drop(g);
+                wake(w);
+                spent.made_progress();
+                Poll::Ready(Ok(()))
+            }
+            Err(TrySendError::Closed(v)) => {
+                drop(g);
+                spent.made_progress();
+                Poll::Ready(Err(SendError(v)))
+            }
+            Err(TrySendError::Full(v)) => {
+                // Slow path: build the op in place and park it under the
+                // lock we already hold (the guard borrows the channel, not
+                // the future).
+                let op = this.op.insert(SendOp::new(Some(v)));
+                // SAFETY: the op now lives in the pinned future for good.
+                unsafe { Pin::new_unchecked(op) }.park(&mut g, cx);
+                Poll::Pending
+            }
+        }
     }
 }
 
 impl<T> Drop for SendFuture<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: `self` is pinned (drop is the last use of a pinned value).
-        let (op, chan) = unsafe { Pin::new_unchecked(self) }.op();
-        op.cancel(chan);
+        let (op, chan, _) = unsafe { Pin::new_unchecked(self) }.parts();
+        if let Some(op) = op {
+            op.cancel(chan);
+        }
     }
 }
 
-/// The future of [`Receiver::recv`].
+/// The future of [`Receiver::recv`]. Like [`SendFuture`], it creates its
+/// parking machinery only when it has to wait.
 #[must_use = "futures do nothing unless polled"]
 pub struct RecvFuture<'a, T> {
     chan: &'a Chan<T>,
-    op: RecvOp<T>,
+    /// Present once this receive had to park.
+    op: Option<RecvOp<T>>,
     _pin: PhantomPinned,
 }
 
 impl<T> RecvFuture<'_, T> {
-    fn op(self: Pin<&mut Self>) -> (Pin<&mut RecvOp<T>>, &Chan<T>) {
-        // SAFETY: structural pinning of `op`; it is never moved out.
+    #[inline]
+    fn parts(self: Pin<&mut Self>) -> (Option<Pin<&mut RecvOp<T>>>, &Chan<T>) {
+        // SAFETY: structural pinning of `op`; it is never moved out, and
+        // it is only ever replaced while `None`.
         let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above.
-        (unsafe { Pin::new_unchecked(&mut this.op) }, this.chan)
+        let op = this
+            .op
+            .as_mut()
+            // SAFETY: as above.
+            .map(|op| unsafe { Pin::new_unchecked(op) });
+        (op, this.chan)
     }
 }
 
-impl<T> Future for RecvFuture<'_, T> {
+impl<'a, T> Future for RecvFuture<'a, T> {
     type Output = Option<T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let (op, chan) = self.op();
-        op.poll_recv(chan, cx)
+        let chan: &'a Chan<T> = self.chan;
+        // SAFETY: `op` is structurally pinned (see `parts`) and is only
+        // assigned below while it is `None`.
+        let this = unsafe { self.get_unchecked_mut() };
+        if let Some(op) = this.op.as_mut() {
+            // SAFETY: as above.
+            return unsafe { Pin::new_unchecked(op) }.poll_recv(chan, cx);
+        }
+        if chan.never {
+            return Poll::Pending;
+        }
+        let spent = ready!(goro_coop::poll_proceed(cx));
+        let mut g = chan.lock();
+        match g.try_recv() {
+            Ok((v, w)) => {
+                drop(g);
+                wake(w);
+                spent.made_progress();
+                Poll::Ready(Some(v))
+            }
+            Err(TryRecvError::Closed) => {
+                drop(g);
+                spent.made_progress();
+                Poll::Ready(None)
+            }
+            Err(TryRecvError::Empty) => {
+                // Slow path: build the op in place and park it under the
+                // lock we already hold.
+                let op = this.op.insert(RecvOp::new());
+                // SAFETY: the op now lives in the pinned future for good.
+                unsafe { Pin::new_unchecked(op) }.park(&mut g, cx);
+                Poll::Pending
+            }
+        }
     }
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: `self` is pinned (drop is the last use of a pinned value).
-        let (op, chan) = unsafe { Pin::new_unchecked(self) }.op();
-        op.cancel(chan);
+        let (op, chan) = unsafe { Pin::new_unchecked(self) }.parts();
+        if let Some(op) = op {
+            op.cancel(chan);
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod block;
 mod core;
 mod error;
 mod handles;
+mod lock;
 mod macros;
 mod ops;
 mod select;

@@ -11,7 +11,7 @@ use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use super::core::{wake, Chan};
+use super::core::{wake, Chan, Inner};
 use super::waiter::{Ctx, State, Waiter};
 use super::{SendError, TryRecvError, TrySendError};
 
@@ -31,15 +31,17 @@ unsafe impl<T: Send> Send for RecvOp<T> {}
 unsafe impl<T: Send> Sync for RecvOp<T> {}
 
 impl<T> RecvOp<T> {
+    #[inline]
     pub(crate) fn new() -> Self {
         RecvOp {
-            ctx: Ctx::new(),
+            ctx: Ctx::new(true),
             waiter: Waiter::new(None),
             registered: false,
             _pin: PhantomPinned,
         }
     }
 
+    #[inline]
     pub(crate) fn poll_recv(
         self: Pin<&mut Self>,
         chan: &Chan<T>,
@@ -74,18 +76,30 @@ impl<T> RecvOp<T> {
                 Poll::Ready(None)
             }
             Err(TryRecvError::Empty) => {
-                // SAFETY: the waiter is queued nowhere yet.
-                unsafe { this.ctx.reset(cx.waker()) };
-                this.waiter.bind(&this.ctx, 0);
-                g.push_recv(this.waiter.ptr());
-                this.registered = true;
+                // SAFETY: nothing is moved out of the pinned op.
+                unsafe { Pin::new_unchecked(this) }.park(&mut g, cx);
                 Poll::Pending
             }
         }
     }
 
+    /// Queues this (idle) receive on the channel whose lock `g` is, after
+    /// the caller found nothing to receive under that same lock.
+    #[inline]
+    pub(crate) fn park(self: Pin<&mut Self>, g: &mut Inner<T>, cx: &mut Context<'_>) {
+        // SAFETY: nothing is moved out of the pinned op.
+        let this = unsafe { self.get_unchecked_mut() };
+        debug_assert!(!this.registered);
+        // SAFETY: the waiter is queued nowhere yet.
+        unsafe { this.ctx.reset(cx.waker()) };
+        this.waiter.bind(&this.ctx, 0);
+        g.push_recv(this.waiter.ptr());
+        this.registered = true;
+    }
+
     /// Withdraws a pending receive. A value already handed to it goes back
     /// to the channel, so a dropped receive never takes a value.
+    #[inline]
     pub(crate) fn cancel(self: Pin<&mut Self>, chan: &Chan<T>) {
         // SAFETY: nothing is moved out of the pinned op.
         let this = unsafe { self.get_unchecked_mut() };
@@ -121,9 +135,10 @@ unsafe impl<T: Send> Send for SendOp<T> {}
 unsafe impl<T: Send> Sync for SendOp<T> {}
 
 impl<T> SendOp<T> {
+    #[inline]
     pub(crate) fn new(value: Option<T>) -> Self {
         SendOp {
-            ctx: Ctx::new(),
+            ctx: Ctx::new(true),
             waiter: Waiter::new(value),
             registered: false,
             _pin: PhantomPinned,
@@ -154,6 +169,7 @@ impl<T> SendOp<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn poll_send(
         self: Pin<&mut Self>,
         chan: &Chan<T>,
@@ -193,18 +209,30 @@ impl<T> SendOp<T> {
             }
             Err(TrySendError::Full(v)) => {
                 this.waiter.put_slot(v);
-                // SAFETY: the waiter is queued nowhere yet.
-                unsafe { this.ctx.reset(cx.waker()) };
-                this.waiter.bind(&this.ctx, 0);
-                g.push_send(this.waiter.ptr());
-                this.registered = true;
+                // SAFETY: nothing is moved out of the pinned op.
+                unsafe { Pin::new_unchecked(this) }.park(&mut g, cx);
                 Poll::Pending
             }
         }
     }
 
+    /// Queues this send (its value loaded) on the channel whose lock `g`
+    /// is, after the caller found it full under that same lock.
+    #[inline]
+    pub(crate) fn park(self: Pin<&mut Self>, g: &mut Inner<T>, cx: &mut Context<'_>) {
+        // SAFETY: nothing is moved out of the pinned op.
+        let this = unsafe { self.get_unchecked_mut() };
+        debug_assert!(!this.registered);
+        // SAFETY: the waiter is queued nowhere yet.
+        unsafe { this.ctx.reset(cx.waker()) };
+        this.waiter.bind(&this.ctx, 0);
+        g.push_send(this.waiter.ptr());
+        this.registered = true;
+    }
+
     /// Withdraws a pending send. If no receiver took the value yet, it stays
     /// in the op (and is dropped with it): a dropped send did not send.
+    #[inline]
     pub(crate) fn cancel(self: Pin<&mut Self>, chan: &Chan<T>) {
         // SAFETY: nothing is moved out of the pinned op.
         let this = unsafe { self.get_unchecked_mut() };
@@ -218,6 +246,7 @@ impl<T> SendOp<T> {
 
 /// For an op registered with `chan` alone: returns true once it has been
 /// committed (state `Done`), else refreshes the waker and returns false.
+#[inline]
 fn settle<T>(ctx: &Ctx, chan: &Chan<T>, cx: &mut Context<'_>) -> bool {
     match ctx.state() {
         State::Done(_) => true,
@@ -227,9 +256,7 @@ fn settle<T>(ctx: &Ctx, chan: &Chan<T>, cx: &mut Context<'_>) -> bool {
             true
         }
         State::Waiting => {
-            if ctx.waker_will_wake(cx.waker()) {
-                return false;
-            }
+            // Under the lock: a committer may be taking the waker.
             let _g = chan.lock();
             if ctx.state() != State::Waiting {
                 return true;

@@ -15,7 +15,8 @@
 //!    the owner already committed elsewhere or aborted: the waiter is stale,
 //!    and the counterparty drops it and tries the next one.
 //! 2. Move the value: put it in the waiter's slot (recv) or take it (send).
-//! 3. `finish`: clone the owner's waker, then store `DONE(arm)` (Release).
+//! 3. `finish`: take or clone the owner's waker ("Waker ownership"), then
+//!    store `DONE(arm)` (Release).
 //!
 //! The owner reads its slot only after it has seen `DONE` (Acquire), or
 //! after it has itself locked the channel. Because steps 1–3 happen under
@@ -35,8 +36,11 @@
 //!
 //! `Ctx::waker` is written by the owner only while it is registered nowhere,
 //! or while it holds the lock of the single channel it is registered with.
-//! Committers read (clone) it under the lock of a channel where the owner is
-//! registered. The owner may read it at any time (reads do not race).
+//! Committers use it under the lock of a channel where the owner is
+//! registered: a select's committer clones it (the select's owner may read
+//! it at any time, and reads do not race); a single operation's committer
+//! takes it, saving a reference-count round trip per wake, which is sound
+//! because a single operation's owner reads it only under that lock.
 
 use std::cell::Cell;
 use std::marker::PhantomPinned;
@@ -73,19 +77,28 @@ pub struct Ctx {
     state: AtomicUsize,
     /// See "Waker ownership" above.
     waker: UnsafeCell<Option<Waker>>,
+    /// Whether a committer may *take* the waker rather than clone it: true
+    /// for single operations, whose owner reads the waker only under the
+    /// channel lock while registered; false for selects, whose owner reads
+    /// it without a lock (a take would race with that read).
+    take_waker: bool,
     /// Queued waiters point here.
     _pin: PhantomPinned,
 }
 
 impl Ctx {
-    pub(crate) fn new() -> Self {
+    #[inline]
+    /// A context for one operation (`take_waker`) or a select.
+    pub(crate) fn new(take_waker: bool) -> Self {
         Ctx {
             state: AtomicUsize::new(WAITING),
             waker: UnsafeCell::new(None),
+            take_waker,
             _pin: PhantomPinned,
         }
     }
 
+    #[inline]
     pub(crate) fn state(&self) -> State {
         // Acquire: pairs with the Release store of DONE in `Claim::finish`,
         // so a `Done` seen here makes the committer's slot write visible.
@@ -97,6 +110,7 @@ impl Ctx {
     /// # Safety
     ///
     /// No waiter pointing at this context may be queued anywhere.
+    #[inline]
     pub(crate) unsafe fn reset(&self, waker: &Waker) {
         // Relaxed: nobody else can see the context until a waiter is
         // queued, and queueing happens under a channel lock (a release).
@@ -111,6 +125,7 @@ impl Ctx {
     ///
     /// The caller is registered nowhere, or holds the lock of the only
     /// channel where it is registered ("Waker ownership").
+    #[inline]
     pub(crate) unsafe fn set_waker(&self, waker: &Waker) {
         self.waker.with_mut(|w| {
             // SAFETY: the caller excludes every other access (see above).
@@ -123,6 +138,7 @@ impl Ctx {
     }
 
     /// Whether the stored waker wakes the same task as `waker`.
+    #[inline]
     pub(crate) fn waker_will_wake(&self, waker: &Waker) -> bool {
         self.waker.with(|w| {
             // SAFETY: only the owner (the caller) writes the waker, so a
@@ -149,6 +165,7 @@ impl Ctx {
     }
 }
 
+#[inline]
 fn decode(s: usize) -> State {
     match s & 3 {
         0 => State::Waiting,
@@ -176,6 +193,7 @@ pub(crate) struct Waiter<T> {
 }
 
 impl<T> Waiter<T> {
+    #[inline]
     pub(crate) fn new(value: Option<T>) -> Self {
         Waiter {
             ctx: Cell::new(std::ptr::null()),
@@ -186,6 +204,7 @@ impl<T> Waiter<T> {
     }
 
     /// Points the waiter at its owner before it is queued.
+    #[inline]
     pub(crate) fn bind(&self, ctx: &Ctx, arm: usize) {
         self.ctx.set(ctx);
         self.arm.set(arm);
@@ -196,6 +215,7 @@ impl<T> Waiter<T> {
     }
 
     /// Takes whatever the slot holds. Only for the owner (see `slot`).
+    #[inline]
     pub(crate) fn take_slot(&self) -> Option<T> {
         // SAFETY: the owner calls this only when no committer can touch the
         // slot (see the field's rules).
@@ -203,11 +223,13 @@ impl<T> Waiter<T> {
     }
 
     /// Puts a value in the slot. Only for the owner (see `slot`).
+    #[inline]
     pub(crate) fn put_slot(&self, value: T) {
         // SAFETY: as for `take_slot`.
         self.slot.with_mut(|s| unsafe { *s = Some(value) })
     }
 
+    #[inline]
     pub(crate) fn ptr(&self) -> NonNull<Waiter<T>> {
         NonNull::from(self)
     }
@@ -224,6 +246,7 @@ pub(crate) struct Claim<T> {
 ///
 /// The caller holds the lock of the channel whose queue held `waiter`, and
 /// popped it under that same lock (so the owner cannot have freed it).
+#[inline]
 pub(crate) unsafe fn claim<T>(waiter: NonNull<Waiter<T>>) -> Option<Claim<T>> {
     // SAFETY: the owner frees a waiter only after removing it from the
     // queue under the lock the caller holds.
@@ -246,18 +269,21 @@ pub(crate) unsafe fn claim<T>(waiter: NonNull<Waiter<T>>) -> Option<Claim<T>> {
 
 impl<T> Claim<T> {
     /// Delivers a value to a claimed receiver.
+    #[inline]
     pub(crate) fn put(&self, value: T) {
         // SAFETY: claimed under the lock: only we touch the slot now.
         self.slot(|s| *s = Some(value))
     }
 
     /// Takes the value of a claimed sender.
+    #[inline]
     pub(crate) fn take(&self) -> T {
         // SAFETY: claimed under the lock: only we touch the slot now.
         self.slot(|s| s.take())
             .expect("a waiting sender always holds its value")
     }
 
+    #[inline]
     fn slot<R>(&self, f: impl FnOnce(&mut Option<T>) -> R) -> R {
         // SAFETY: see `claim`: the waiter is alive, and after a successful
         // claim its slot is ours until `finish` publishes DONE.
@@ -268,14 +294,22 @@ impl<T> Claim<T> {
 
     /// Publishes the commit; returns the waker to call once the channel lock
     /// is released.
+    #[inline]
     pub(crate) fn finish(self) -> Option<Waker> {
         // SAFETY: see `claim`.
         let w = unsafe { self.waiter.as_ref() };
         // SAFETY: see `claim`.
         let ctx = unsafe { &*w.ctx.get() };
-        // SAFETY: the owner does not write the waker while registered here
-        // without our lock ("Waker ownership"); this is a read.
-        let waker = ctx.waker.with(|k| unsafe { (*k).clone() });
+        let waker = if ctx.take_waker {
+            // SAFETY: a single operation's owner touches the waker only
+            // under this lock while registered (see `take_waker`), and
+            // after DONE it never reads the taken slot before resetting it.
+            ctx.waker.with_mut(|k| unsafe { (*k).take() })
+        } else {
+            // SAFETY: the owner does not write the waker while registered
+            // here without our lock ("Waker ownership"); this is a read.
+            ctx.waker.with(|k| unsafe { (*k).clone() })
+        };
         // Release: pairs with the owner's Acquire in `Ctx::state`, making the
         // slot write above visible before the owner reads the slot.
         ctx.state

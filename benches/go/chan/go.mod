@@ -1,0 +1,3 @@
+module goro/benches/go/chan
+
+go 1.19
