@@ -150,7 +150,15 @@ fn tcp_echo(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(8));
     let goro_rt = goro_runtime();
     let tokio_rt = tokio_runtime();
-    interleaved(&goro_rt, &tokio_rt, 9);
+    // TCP_ECHO_INTERLEAVED=0 skips the interleaved pass (for profiling one
+    // side with criterion's --profile-time).
+    let rounds = std::env::var("TCP_ECHO_INTERLEAVED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(9);
+    if rounds > 0 {
+        interleaved(&goro_rt, &tokio_rt, rounds);
+    }
     g.bench_function("goro", |b| b.iter(|| goro_rt.block_on(goro_echo_round())));
     g.bench_function("tokio", |b| {
         b.iter(|| tokio_rt.block_on(tokio_echo_round()))

@@ -11,6 +11,20 @@
 //! and run right after the current poll. When every M is parked one of
 //! them sits in the reactor already, and sysmon only checks back every
 //! `IDLE_INTERVAL`.
+//!
+//! # Backing off
+//!
+//! On an IO-heavy runtime the Ms poll the reactor themselves many times a
+//! millisecond (every `event_interval` ticks and whenever one parks), so
+//! the flag is not needed, and a thread waking 1,000 times a second only
+//! costs a futex time-out and a context switch on a core a worker wants.
+//! Like Go's sysmon, which doubles its sleep while it finds nothing to do,
+//! goro's looks at the reactor's poll counter (`Handle::polls`): if it
+//! moved since the last look, nobody needs the flag, and the next look
+//! comes twice as late, up to `MAX_INTERVAL`; the first look that finds no
+//! new poll raises the flag and returns to `INTERVAL`. IO is therefore
+//! noticed within `2 × MAX_INTERVAL` of the Ms stopping polling, and then
+//! every `INTERVAL` again.
 
 use crate::shared::Shared;
 use std::sync::atomic::Ordering;
@@ -18,26 +32,41 @@ use std::sync::Weak;
 use std::time::Duration;
 
 /// How often a busy runtime's reactor is polled at the latest (plus the
-/// length of the poll that is running when the flag goes up).
+/// length of the poll that is running when the flag goes up), once sysmon
+/// has seen that the Ms do not poll it themselves.
 const INTERVAL: Duration = Duration::from_millis(1);
+/// The longest sleep while the Ms poll the reactor on their own (see
+/// "Backing off").
+const MAX_INTERVAL: Duration = Duration::from_millis(4);
 /// How often sysmon looks again while every M is parked.
 const IDLE_INTERVAL: Duration = Duration::from_millis(10);
 
 /// The sysmon thread's body; exits when the runtime shuts down or is gone.
 /// Woken early by `Thread::unpark` at shutdown.
 pub(crate) fn run(shared: Weak<Shared>) {
+    let mut last_polls = None;
+    let mut busy_interval = INTERVAL;
     loop {
         let Some(s) = shared.upgrade() else { return };
         if s.is_shutdown() {
             return;
         }
-        let all_parked = s.idle.all_parked();
-        if !all_parked {
+        let polls = s.reactor.polls();
+        let sleep = if s.idle.all_parked() {
+            IDLE_INTERVAL
+        } else if last_polls != Some(polls) {
+            // The Ms polled the reactor since the last look.
+            busy_interval = (busy_interval * 2).min(MAX_INTERVAL);
+            busy_interval
+        } else {
             // Relaxed: a hint; the M that sees it polls the reactor, whose
             // own locking orders everything that matters.
             s.poll_due.store(true, Ordering::Relaxed);
-        }
+            busy_interval = INTERVAL;
+            INTERVAL
+        };
+        last_polls = Some(polls);
         drop(s);
-        std::thread::park_timeout(if all_parked { IDLE_INTERVAL } else { INTERVAL });
+        std::thread::park_timeout(sleep);
     }
 }

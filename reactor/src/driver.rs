@@ -6,6 +6,7 @@ use crate::scheduled_io::bits_of;
 use crate::time::clock::Clock;
 use std::cell::RefCell;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -45,6 +46,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Clock,
     /// See [`Driver::set_blocking_spawner`].
     blocking: Mutex<Option<BlockingSpawner>>,
+    /// How many times [`Driver::park`] has run; see [`Handle::polls`].
+    polls: AtomicU64,
 }
 
 impl Driver {
@@ -63,6 +66,7 @@ impl Driver {
                     io: Mutex::new(IoSlab::default()),
                     clock: Clock::new(),
                     blocking: Mutex::new(None),
+                    polls: AtomicU64::new(0),
                 }),
             },
             to_wake: Vec::new(),
@@ -82,6 +86,9 @@ impl Driver {
     pub fn park(&mut self, timeout: Option<Duration>) {
         let inner = &*self.handle.inner;
         let clock = &inner.clock;
+        // Relaxed: a progress counter for sysmon's heuristic; nothing is
+        // published through it.
+        inner.polls.fetch_add(1, Ordering::Relaxed);
 
         // Fire what is already due and decide how long to sleep; publish
         // that under the wheel lock (see "Waking a driver that sleeps too
@@ -248,6 +255,14 @@ impl Handle {
     /// free their registrations.
     pub fn io_registrations(&self) -> usize {
         self.inner.io.lock().unwrap().live()
+    }
+
+    /// How many times the reactor has been polled ([`Driver::park`],
+    /// blocking or not) since it was created. An executor's monitor thread
+    /// reads it to tell whether IO is being noticed without its help.
+    pub fn polls(&self) -> u64 {
+        // Relaxed: a monotonic hint; see the increment in `Driver::park`.
+        self.inner.polls.load(Ordering::Relaxed)
     }
 
     /// Diagnostic (addition to the seam): how many timers are pending.
