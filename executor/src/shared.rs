@@ -11,6 +11,7 @@ use crate::task::list::OwnedTasks;
 use crate::task::{self, JoinHandle, Notified, RawTask, Schedule};
 use std::future::Future;
 use std::panic::Location;
+use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -64,7 +65,7 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (raw, notified, join) = task::new_task(future, self.clone(), location);
+        let (raw, notified, join) = task::new_task(future, TaskSched::new(self), location);
         if let Err(raw) = self.owned.insert(raw) {
             // Shut down: the handle resolves to a cancelled error.
             drop(notified);
@@ -172,6 +173,59 @@ impl Shared {
     }
 }
 
+/// A task's pointer to its runtime: uncounted, so a spawn and a free do
+/// not each pay a read-modify-write on the `Arc`'s count (a cache line all
+/// spawning and completing threads share).
+///
+/// # Why the pointer stays valid
+///
+/// The scheduler is only used by a task that is not complete: to queue it
+/// (a wake or an abort of an incomplete task), to requeue it after a poll
+/// and to take it off the owned list when it completes. Every incomplete
+/// task is in the owned list (a spawn that finds the list closed shuts the
+/// task down at once), and `Runtime::shutdown` — which runs before the
+/// runtime drops its `Arc<Shared>` — completes every listed task that is
+/// not running, after joining every worker but the one it may run on. A
+/// task running at that moment is completed by its M, which holds an
+/// `Arc<Shared>` until it exits. So no incomplete task outlives `Shared`,
+/// and a complete task never touches its scheduler (wakes see COMPLETE and
+/// return; dropping a `TaskSched` does nothing).
+pub(crate) struct TaskSched(NonNull<Shared>);
+
+// SAFETY: it is a shared reference to `Shared` (which is Sync) whose
+// lifetime is argued above.
+unsafe impl Send for TaskSched {}
+// SAFETY: as above.
+unsafe impl Sync for TaskSched {}
+
+impl TaskSched {
+    fn new(shared: &Arc<Shared>) -> TaskSched {
+        TaskSched(NonNull::from(&**shared))
+    }
+
+    fn shared(&self) -> &Shared {
+        // SAFETY: see "Why the pointer stays valid": this is only called
+        // for incomplete tasks, which `Shared` outlives.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Schedule for TaskSched {
+    fn schedule(&self, task: Notified) {
+        self.shared().schedule_task(task, false);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.shared().schedule_task(task, true);
+    }
+
+    fn release(&self, task: RawTask) -> bool {
+        self.shared().owned.remove(task)
+    }
+}
+
+/// Blocking-pool tasks keep a counted reference: a blocking thread may
+/// still be running one after `Runtime::shutdown_timeout` has returned.
 impl Schedule for Arc<Shared> {
     fn schedule(&self, task: Notified) {
         self.schedule_task(task, false);

@@ -329,6 +329,13 @@ unsafe fn try_read_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut (), wake
 unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: the JoinHandle's reference keeps the record alive.
     let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.drop_join_handle_fast() {
+        // Not complete, so the completing thread drops the output; no join
+        // waker was published, so the slot is empty (a waker written but
+        // not published is only left behind once COMPLETE is set); another
+        // reference remains, so the record is not ours to free.
+        return;
+    }
     let prev: Snapshot = cell.header.state.transition_to_join_handle_dropped();
     if prev.is_complete() {
         // The output was left for us.

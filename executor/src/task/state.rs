@@ -323,6 +323,33 @@ impl State {
         .0
     }
 
+    /// JoinHandle drop, fast path: if the task is not complete and no join
+    /// waker is published, clears JOIN_INTEREST and drops the handle's
+    /// reference in one compare-exchange (a dropped spawn handle is the
+    /// common case). Fails, changing nothing, if the task completed, a join
+    /// waker is set, or the handle holds the last reference; the caller
+    /// then takes the slow path.
+    pub(crate) fn drop_join_handle_fast(&self) -> bool {
+        // Relaxed: only a guess for the compare-exchange, which decides.
+        let cur = self.0.load(Ordering::Relaxed);
+        let s = Snapshot(cur);
+        debug_assert!(s.has_join_interest());
+        if s.is_complete() || s.has_join_waker() || s.ref_count() < 2 {
+            return false;
+        }
+        // Release: our earlier accesses to the record (a join-waker slot we
+        // cleared, the id) happen before whoever frees it acquires the
+        // count. Failure Relaxed: we then take the slow path.
+        self.0
+            .compare_exchange(
+                cur,
+                (cur & !JOIN_INTEREST) - REF_ONE,
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
     /// JoinHandle: publish a freshly written join waker. Fails (returning
     /// the snapshot) if the task completed meanwhile.
     pub(crate) fn set_join_waker(&self) -> Result<(), Snapshot> {
@@ -403,6 +430,31 @@ mod tests {
         let now = s.load();
         assert!(now.is_complete() && !now.is_running());
         assert_eq!(now.ref_count(), 3);
+    }
+
+    #[test]
+    fn join_handle_fast_drop_only_when_nothing_else_to_do() {
+        // Fresh task: interest cleared and one reference dropped in one go.
+        let s = State::new();
+        assert!(s.drop_join_handle_fast());
+        assert!(!s.load().has_join_interest());
+        assert_eq!(s.load().ref_count(), 2);
+        // A published join waker must be cleaned up: slow path.
+        let s = State::new();
+        s.set_join_waker().unwrap();
+        assert!(!s.drop_join_handle_fast());
+        assert!(s.load().has_join_interest() && s.load().ref_count() == 3);
+        // Complete: the output is the handle's to drop: slow path.
+        let s = State::new();
+        s.transition_to_running();
+        s.transition_to_complete();
+        assert!(!s.drop_join_handle_fast());
+        assert!(s.load().has_join_interest());
+        // The handle holds the last reference: slow path (it must free).
+        let s = State::new();
+        assert!(!s.ref_dec(2));
+        assert!(!s.drop_join_handle_fast());
+        assert_eq!(s.load().ref_count(), 1);
     }
 
     #[test]
