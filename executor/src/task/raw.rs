@@ -148,13 +148,20 @@ unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
     unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
 }
 
+/// Vtable `poll`.
+///
+/// # Safety
+/// `ptr` is a `Cell<F, S>` and the caller gives up one reference (the
+/// dequeued `Notified`'s).
 unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the vtable is only installed on a `Cell<F, S>`, and the
     // caller's `Notified` reference keeps it alive.
     let cell = unsafe { cell::<F, S>(ptr) };
     match cell.header.state.transition_to_running() {
         ToRunning::Poll => {}
-        ToRunning::Cancel => return cancel_and_complete::<F, S>(ptr, 1),
+        // SAFETY: the transition gave us RUNNING; the Notified's reference
+        // is the one handed over.
+        ToRunning::Cancel => return unsafe { cancel_and_complete::<F, S>(ptr, 1) },
         ToRunning::Skip => return,
         // SAFETY: that was the last reference.
         ToRunning::Dealloc => return unsafe { dealloc::<F, S>(ptr) },
@@ -180,7 +187,8 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
                 ToIdle::Idle => {}
                 // SAFETY: the poller's reference passes to the Notified.
                 ToIdle::Requeue => cell.scheduler.yield_now(unsafe { Notified::from_raw(ptr) }),
-                ToIdle::Cancel => cancel_and_complete::<F, S>(ptr, 1),
+                // SAFETY: we still hold RUNNING and the Notified's reference.
+                ToIdle::Cancel => unsafe { cancel_and_complete::<F, S>(ptr, 1) },
             }
             return;
         }
@@ -195,7 +203,8 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         (_, output) => output,
     };
     let _ = set_stage(cell, Stage::Finished(output));
-    complete::<F, S>(ptr, 1);
+    // SAFETY: we hold RUNNING and the Notified's reference.
+    unsafe { complete::<F, S>(ptr, 1) };
 }
 
 /// Replaces the stage (we own it), catching a panic from the old value's
@@ -212,7 +221,11 @@ fn set_stage<F: Future, S>(cell: &Cell<F, S>, new: Stage<F>) -> std::thread::Res
 
 /// Drops the future of a task whose RUNNING bit we hold, stores a cancelled
 /// (or, if the destructor panicked, a panic) error and completes it.
-fn cancel_and_complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
+///
+/// # Safety
+/// `ptr` is a live `Cell<F, S>` whose RUNNING bit the caller holds, and the
+/// caller gives up `refs` references to it.
+unsafe fn cancel_and_complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
     // SAFETY: the caller holds RUNNING and a reference.
     let cell = unsafe { cell::<F, S>(ptr) };
     let id = cell.header.id;
@@ -221,14 +234,19 @@ fn cancel_and_complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize
         Err(payload) => JoinError::panic(id, payload),
     };
     let _ = set_stage(cell, Stage::Finished(Err(err)));
-    complete::<F, S>(ptr, refs);
+    // SAFETY: passed on from our caller: RUNNING and `refs` references.
+    unsafe { complete::<F, S>(ptr, refs) };
 }
 
 /// Publishes completion, hands the output to the JoinHandle or drops it,
 /// leaves the owned list and drops `refs` references plus the list's.
 /// `ptr` is the record's own pointer; no reference to the record is passed
 /// in as an argument, since the record may be freed here.
-fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
+///
+/// # Safety
+/// `ptr` is a live `Cell<F, S>` whose RUNNING bit the caller holds, and the
+/// caller gives up `refs` references to it.
+unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
     // SAFETY: the caller holds RUNNING and `refs` references.
     let cell = unsafe { cell::<F, S>(ptr) };
     let prev = cell.header.state.transition_to_complete();
@@ -262,6 +280,11 @@ fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
     }
 }
 
+/// Vtable `schedule`.
+///
+/// # Safety
+/// `ptr` is a `Cell<F, S>` and the caller gives up one reference, taken for
+/// the new `Notified`.
 unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: see `poll`; the caller hands us one reference for the Notified.
     let cell = unsafe { cell::<F, S>(ptr) };
@@ -269,6 +292,10 @@ unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
 }
 
+/// Vtable `dealloc`.
+///
+/// # Safety
+/// `ptr` is a `Cell<F, S>` whose reference count has just reached zero.
 unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<Cell<F, S>>();
     // SAFETY: this was the last reference to a record written by
@@ -308,6 +335,11 @@ fn can_read_output(header: &Header, slot: &UnsafeCell<Option<Waker>>, waker: &Wa
     }
 }
 
+/// Vtable `try_read_output`.
+///
+/// # Safety
+/// `ptr` is a `Cell<F, S>` the calling JoinHandle holds a reference to, and
+/// `dst` points to a live `Poll<Result<F::Output, JoinError>>`.
 unsafe fn try_read_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
     // SAFETY: the JoinHandle's reference keeps the record alive.
     let cell = unsafe { cell::<F, S>(ptr) };
@@ -326,6 +358,10 @@ unsafe fn try_read_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut (), wake
     unsafe { *dst = Poll::Ready(output) };
 }
 
+/// Vtable `drop_join_handle`.
+///
+/// # Safety
+/// `ptr` is a `Cell<F, S>`; the dropping JoinHandle gives up its reference.
 unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: the JoinHandle's reference keeps the record alive.
     let cell = unsafe { cell::<F, S>(ptr) };
@@ -351,11 +387,17 @@ unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
     }
 }
 
+/// Vtable `shutdown`.
+///
+/// # Safety
+/// `ptr` is a `Cell<F, S>`; the caller gives up the owned list's reference.
 unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the owned list's reference (now ours) keeps it alive.
     let cell = unsafe { cell::<F, S>(ptr) };
     if cell.header.state.transition_to_shutdown() {
-        cancel_and_complete::<F, S>(ptr, 1);
+        // SAFETY: transition_to_shutdown gave us RUNNING; the owned list's
+        // reference is ours.
+        unsafe { cancel_and_complete::<F, S>(ptr, 1) };
     } else if cell.header.state.ref_dec(1) {
         // SAFETY: last reference.
         unsafe { dealloc::<F, S>(ptr) }

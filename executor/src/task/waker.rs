@@ -22,25 +22,36 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &VTABLE)) }
 }
 
-fn header<'a>(data: *const ()) -> &'a Header {
-    // SAFETY: every Waker with this vtable holds (or borrows) a reference.
+/// # Safety
+/// `data` is the data pointer of a Waker with this vtable, which holds (or
+/// borrows) a reference for at least `'a`.
+unsafe fn header<'a>(data: *const ()) -> &'a Header {
+    // SAFETY: the caller guarantees a live task record.
     unsafe { &*(data as *const Header) }
 }
 
 /// The record's pointer, with the provenance it was created with (not
 /// re-derived from a `&Header`, which would not allow freeing the record).
-fn ptr(data: *const ()) -> NonNull<Header> {
+///
+/// # Safety
+/// `data` is the data pointer of a Waker with this vtable.
+unsafe fn ptr(data: *const ()) -> NonNull<Header> {
     // SAFETY: waker data pointers are task pointers, never null.
     unsafe { NonNull::new_unchecked(data as *mut Header) }
 }
 
+/// # Safety (all four vtable functions)
+/// `data` is a task pointer; the Waker being cloned, woken or dropped owns
+/// (or, for `wake_by_ref`, borrows) one reference to it.
 unsafe fn clone(data: *const ()) -> RawWaker {
-    header(data).state.ref_inc();
+    // SAFETY: the Waker being cloned keeps the record alive.
+    unsafe { header(data) }.state.ref_inc();
     RawWaker::new(data, &VTABLE)
 }
 
 unsafe fn wake(data: *const ()) {
-    let h = header(data);
+    // SAFETY: the Waker's reference keeps the record alive.
+    let h = unsafe { header(data) };
     match h.state.transition_to_notified_by_val() {
         ToNotified::Nothing => {}
         // SAFETY: our reference becomes the Notified's.
@@ -51,7 +62,8 @@ unsafe fn wake(data: *const ()) {
 }
 
 unsafe fn wake_by_ref(data: *const ()) {
-    let h = header(data);
+    // SAFETY: the Waker's reference keeps the record alive.
+    let h = unsafe { header(data) };
     if h.state.transition_to_notified_by_ref() == ToNotified::Submit {
         // SAFETY: the transition took a reference for the Notified.
         unsafe { (h.vtable.schedule)(ptr(data)) }
@@ -59,7 +71,8 @@ unsafe fn wake_by_ref(data: *const ()) {
 }
 
 unsafe fn drop_waker(data: *const ()) {
-    let h = header(data);
+    // SAFETY: the Waker's reference keeps the record alive.
+    let h = unsafe { header(data) };
     if h.state.ref_dec(1) {
         // SAFETY: last reference.
         unsafe { (h.vtable.dealloc)(ptr(data)) }
