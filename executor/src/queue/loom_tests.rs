@@ -18,6 +18,9 @@ impl QueueItem for Task {
         NonNull::from(Box::leak(self.0)).cast()
     }
 
+    /// # Safety
+    /// As [`QueueItem::from_raw`]: `ptr` came from `into_raw` and is taken
+    /// back exactly once.
     unsafe fn from_raw(ptr: NonNull<()>) -> Self {
         // SAFETY: the caller passes back a pointer from `into_raw`, once.
         Task(unsafe { Box::from_raw(ptr.cast::<usize>().as_ptr()) })

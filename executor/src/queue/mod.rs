@@ -140,6 +140,7 @@ struct Ring<T> {
     slots: Box<[AtomicPtr<()>]>,
     /// Drops a task given as a raw pointer (`T::from_raw` then drop); kept
     /// here so that [`Local`]'s `Drop` needs no `QueueItem` bound. Immutable.
+    /// # Safety: call it only with a pointer claimed from this ring, once.
     drop_task: unsafe fn(NonNull<()>),
     /// The ring owns `T`s in the sense that it moves them between threads.
     _tasks: PhantomData<T>,

@@ -142,6 +142,9 @@ impl QueueItem for Notified {
         ptr
     }
 
+    /// # Safety
+    /// As [`QueueItem::from_raw`]: `ptr` came from `into_raw` and is taken
+    /// back exactly once.
     unsafe fn from_raw(ptr: NonNull<()>) -> Self {
         Notified(ptr.cast())
     }

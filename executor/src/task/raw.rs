@@ -57,6 +57,11 @@ pub(crate) struct Links {
 }
 
 /// Per-future-type functions.
+///
+/// # Safety
+/// Each is installed only on a `Cell<F, S>` of its own `F` and `S`; callers
+/// pass that cell's pointer and hand over the references each field's doc
+/// names (the functions' own `# Safety` sections say the same).
 pub(crate) struct Vtable {
     /// Runs a dequeued task; consumes the `Notified`'s reference.
     pub(crate) poll: unsafe fn(NonNull<Header>),
