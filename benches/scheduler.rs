@@ -1,9 +1,18 @@
 //! Scheduler benchmarks: goro against tokio, workload by workload.
 //!
 //! ```text
-//! cargo bench --bench scheduler                 # everything (~2 minutes)
+//! cargo bench --bench scheduler                 # everything (~3 minutes)
 //! cargo bench --bench scheduler -- yield_many   # one group
+//! SCHED_INTERLEAVED=21 SCHED_CRITERION=0 cargo bench --bench scheduler
 //! ```
+//!
+//! The run starts with an *interleaved* pass (`SCHED_INTERLEAVED` rounds,
+//! 11 by default, 0 skips it): every round runs each runtime once on the
+//! workload, in an order rotated each round, and the pass prints the
+//! medians. This machine has slow phases lasting tens of seconds; criterion
+//! measures one runtime's samples after the other's, so its ratios move
+//! with those phases, while the interleaved ratios do not. Read the
+//! interleaved table first. `SCHED_CRITERION=0` skips criterion's groups.
 //!
 //! Each workload is one criterion group holding the same code on three
 //! runtimes, measured in the same run, one after the other:
@@ -88,6 +97,13 @@ impl Arms {
             tokio_ct: tokio::runtime::Builder::new_current_thread()
                 .build()
                 .expect("tokio current-thread runtime"),
+        }
+    }
+
+    /// Runs `workload` once on every runtime (a warm-up).
+    fn run_all_once(&self, workload: &str) {
+        for runtime in RUNTIMES {
+            self.run(runtime, workload);
         }
     }
 
@@ -301,14 +317,83 @@ mod goro_arms {
     }
 }
 
+/// The interleaved pass: `rounds` rounds, each running every runtime once
+/// on each selected workload, the order rotated every round, so that a slow
+/// phase of this noisy machine (they last tens of seconds) falls on all
+/// runtimes alike. Criterion's groups, which run every sample of one
+/// runtime before the next, cannot do that; their ratios move with the
+/// phases, the interleaved medians much less. Prints ns per operation.
+fn interleaved(arms: &Arms, rounds: usize, selected: &dyn Fn(&str) -> bool) {
+    let workloads: Vec<(&str, usize)> = WORKLOADS
+        .iter()
+        .copied()
+        .filter(|(w, _)| selected(w))
+        .collect();
+    if rounds == 0 || workloads.is_empty() {
+        return;
+    }
+    println!(
+        "interleaved: {rounds} rounds, runtimes rotated each round (SCHED_INTERLEAVED=n sets them)"
+    );
+    println!("median ns/op      goro_mt   tokio_mt   tokio_ct   goro/tokio_mt   goro/tokio_ct");
+    for (workload, ops) in workloads {
+        // Short workloads repeat, so a sample lasts milliseconds.
+        let reps = if workload == "chained_spawn" { 40 } else { 1 };
+        arms.run_all_once(workload);
+        let mut samples = vec![Vec::with_capacity(rounds); RUNTIMES.len()];
+        for round in 0..rounds {
+            for k in 0..RUNTIMES.len() {
+                let r = (round + k) % RUNTIMES.len();
+                let start = std::time::Instant::now();
+                for _ in 0..reps {
+                    arms.run(RUNTIMES[r], workload);
+                }
+                let ns = start.elapsed().as_nanos() as f64 / (reps * ops) as f64;
+                samples[r].push(ns);
+            }
+        }
+        let med: Vec<f64> = samples.iter_mut().map(|v| median(v)).collect();
+        println!(
+            "{workload:<15} {:>9.1} {:>10.1} {:>10.1} {:>15.2} {:>15.2}",
+            med[0],
+            med[1],
+            med[2],
+            med[0] / med[1],
+            med[0] / med[2],
+        );
+    }
+    println!();
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn main() {
     let started = SystemTime::now();
+    // The same workload filter criterion gets (`-- yield_many`, or
+    // `-- "spawn_local|yield_many"`), applied to the interleaved pass.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-') && a.parse::<f64>().is_err())
+        .flat_map(|a| a.split('|').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    let selected = |w: &str| filter.is_empty() || filter.iter().any(|f| w.contains(f.as_str()));
+    let rounds = std::env::var("SCHED_INTERLEAVED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(11);
     let mut criterion = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .configure_from_args();
     let arms = Arms::new();
+    interleaved(&arms, rounds, &selected);
+    if std::env::var_os("SCHED_CRITERION").is_some_and(|v| v == "0") {
+        return;
+    }
     for (workload, ops) in WORKLOADS {
         let mut group = criterion.benchmark_group(workload);
         group.throughput(Throughput::Elements(ops as u64));

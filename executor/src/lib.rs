@@ -33,8 +33,10 @@
 //! * *One allocation per task, Waker = task.* Waking costs a CAS on the
 //!   state word and a queue push; `wake_by_ref` does not touch the
 //!   reference count. The record is about 60 bytes plus the future, and
-//!   freed records are reused per thread (`task/free_list.rs`, Go's
-//!   `gFree`).
+//!   freed records are kept for reuse, per thread and in a bounded
+//!   process-wide pool (`task/free_list.rs`, Go's `gFree`), so a spawn
+//!   seldom reaches the allocator. `yield_now` on goro's own harness skips
+//!   its wake and lets the harness requeue the task (`task/current.rs`).
 //! * *Per-P queues and stealing* keep spawns and wake-ups local (no shared
 //!   lock on the hot path) while idle Ms balance the load.
 //! * *runnext* makes producer/consumer hand-offs run back to back on one

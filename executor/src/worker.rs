@@ -229,14 +229,15 @@ impl<'a> M<'a> {
         }
         let share = injector.len() / self.shared.remotes.len() + 1;
         let n = share.min(LOCAL_QUEUE_CAPACITY / 2);
-        let first = injector.pop()?;
-        for _ in 1..n {
-            match injector.pop() {
-                Some(task) => p.run_queue.push_back(task, injector),
-                None => break,
-            }
-        }
-        Some(first)
+        let mut first = None;
+        injector.take(n, |task| match first {
+            None => first = Some(task),
+            // The share is at most half a ring and this P's queue is empty
+            // whenever it gets here, so this does not overflow (if it did,
+            // the overflow would simply go back to the injector).
+            Some(_) => p.run_queue.push_back(task, injector),
+        });
+        first
     }
 
     /// Steals as a searcher (see "Worker thread parking/unparking").

@@ -117,3 +117,72 @@ fn consume_budget_yields() {
         });
     }
 }
+
+/// `yield_now` skips its wake only when goro's harness polls its own task on
+/// this thread. Polled by a foreign executor inside a task, it must wake
+/// that executor's waker (otherwise the inner `block_on` would sleep
+/// forever).
+#[test]
+fn yield_now_inside_a_foreign_executor_wakes_that_executor() {
+    for rt in one_p_flavors() {
+        let n = rt.block_on(async {
+            goro_executor::spawn(async {
+                futures::executor::block_on(async {
+                    let mut n = 0;
+                    for _ in 0..100 {
+                        goro_executor::task::yield_now().await;
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .await
+        });
+        assert_eq!(n.unwrap(), 100);
+    }
+}
+
+/// A future polled (inside task B) with task A's waker: the yield must wake
+/// A, not requeue B, or A would never run again.
+#[test]
+fn yield_now_with_another_tasks_waker_wakes_that_task() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+    for rt in one_p_flavors() {
+        rt.block_on(goro_executor_spawn_wrapper(async {
+            let (tx, rx) = std::sync::mpsc::channel::<Waker>();
+            let done = Arc::new(AtomicBool::new(false));
+            let d = done.clone();
+            // A parks until it is woken, then checks it was.
+            let a = goro_executor::spawn(async move {
+                let mut first = true;
+                std::future::poll_fn(|cx| {
+                    if first {
+                        first = false;
+                        tx.send(cx.waker().clone()).unwrap();
+                        Poll::Pending
+                    } else {
+                        Poll::Ready(())
+                    }
+                })
+                .await;
+                d.store(true, Ordering::SeqCst);
+            });
+            // B gets A's waker (A has run by now: B yields until it has).
+            let a_waker = loop {
+                match rx.try_recv() {
+                    Ok(w) => break w,
+                    Err(_) => goro_executor::task::yield_now().await,
+                }
+            };
+            {
+                let mut y = Box::pin(goro_executor::task::yield_now());
+                let mut cx = Context::from_waker(&a_waker);
+                assert!(Pin::new(&mut y).as_mut().poll(&mut cx).is_pending());
+            }
+            a.await.unwrap();
+            assert!(done.load(Ordering::SeqCst));
+        }));
+    }
+}

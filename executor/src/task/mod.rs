@@ -7,6 +7,7 @@
 //! [`JoinHandle`]; every task [`Waker`](std::task::Waker) is one more
 //! (`waker.rs`).
 
+mod current;
 mod free_list;
 pub(crate) mod join;
 pub(crate) mod list;
@@ -188,8 +189,12 @@ pub async fn yield_now() {
                 return Poll::Ready(());
             }
             self.0 = true;
-            // Woken while RUNNING: the harness requeues the task at the back.
-            cx.waker().wake_by_ref();
+            // Woken while RUNNING: the harness requeues the task at the
+            // back. Polled by goro's harness on this thread, telling it is
+            // enough (`current.rs`); anywhere else, wake as usual.
+            if !current::request_yield(cx.waker()) {
+                cx.waker().wake_by_ref();
+            }
             Poll::Pending
         }
     }

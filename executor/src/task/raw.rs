@@ -20,6 +20,7 @@
 //! clears the bit; whichever of the runtime and the dropping JoinHandle
 //! comes second frees the waker.
 
+use super::current::PollScope;
 use super::join::JoinError;
 use super::state::{Snapshot, State, ToIdle, ToRunning};
 use super::{free_list, waker, Id, Notified, RawTask, Schedule};
@@ -175,6 +176,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // never dropped (ManuallyDrop), so the count is untouched.
     let waker = ManuallyDrop::new(unsafe { waker::borrowed(ptr) });
     let mut cx = Context::from_waker(&waker);
+    let scope = PollScope::enter(ptr.as_ptr() as *const ());
     let polled = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // SAFETY: we hold RUNNING, so we own the stage; the future is
@@ -186,9 +188,10 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
             }
         })
     }));
+    let yielded = scope.finish();
     let output = match polled {
         Ok(Poll::Pending) => {
-            match cell.header.state.transition_to_idle() {
+            match cell.header.state.transition_to_idle(yielded) {
                 ToIdle::Idle => {}
                 // SAFETY: the poller's reference passes to the Notified.
                 ToIdle::Requeue => cell.scheduler.yield_now(unsafe { Notified::from_raw(ptr) }),

@@ -213,16 +213,20 @@ impl State {
     }
 
     /// The poll returned `Pending`. The poller holds RUNNING and one
-    /// reference (the one its `Notified` carried).
-    pub(crate) fn transition_to_idle(&self) -> ToIdle {
+    /// reference (the one its `Notified` carried). `yielded` says the task
+    /// called `yield_now` through the harness's fast path (see
+    /// `task::current`): it counts as a wake during the poll, without the
+    /// wake's own read-modify-write.
+    pub(crate) fn transition_to_idle(&self, yielded: bool) -> ToIdle {
         self.update(|s| {
             debug_assert!(s.is_running() && !s.is_complete(), "{s:?}");
             if s.is_cancelled() {
                 return (None, ToIdle::Cancel);
             }
-            if s.is_notified() {
-                // Keep NOTIFIED and the reference: both pass to the requeue.
-                (Some(s.0 & !RUNNING), ToIdle::Requeue)
+            if s.is_notified() || yielded {
+                // Keep (or set) NOTIFIED and keep the reference: both pass
+                // to the requeue.
+                (Some((s.0 & !RUNNING) | NOTIFIED), ToIdle::Requeue)
             } else {
                 // The owned-task list always holds a reference while the
                 // task is not complete, so this never reaches zero.
@@ -462,16 +466,30 @@ mod tests {
         let s = State::new();
         s.transition_to_running();
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
-        assert_eq!(s.transition_to_idle(), ToIdle::Requeue);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Requeue);
         assert!(s.load().is_notified());
         assert_eq!(s.load().ref_count(), 3);
+    }
+
+    #[test]
+    fn yield_fast_path_requeues_like_a_wake() {
+        let s = State::new();
+        s.transition_to_running();
+        assert!(!s.load().is_notified());
+        assert_eq!(s.transition_to_idle(true), ToIdle::Requeue);
+        let after = s.load();
+        assert!(after.is_notified() && !after.is_running(), "{after:?}");
+        // The poller's reference passed to the requeued Notified.
+        assert_eq!(after.ref_count(), 3);
+        // A later wake before the requeued task runs submits nothing more.
+        assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
     }
 
     #[test]
     fn wake_idle_submits_once() {
         let s = State::new();
         s.transition_to_running();
-        assert_eq!(s.transition_to_idle(), ToIdle::Idle);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Idle);
         assert_eq!(s.load().ref_count(), 2);
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Submit);
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
@@ -494,10 +512,10 @@ mod tests {
         let s = State::new();
         s.transition_to_running();
         assert!(!s.transition_to_notified_and_cancel());
-        assert_eq!(s.transition_to_idle(), ToIdle::Cancel);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Cancel);
         let s = State::new();
         s.transition_to_running();
-        s.transition_to_idle();
+        s.transition_to_idle(false);
         assert!(s.transition_to_notified_and_cancel());
         assert!(!s.transition_to_notified_and_cancel());
         assert_eq!(s.transition_to_running(), ToRunning::Cancel);

@@ -5,7 +5,7 @@
 
 use super::raw::Header;
 use super::state::ToNotified;
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
@@ -20,6 +20,12 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
     // SAFETY: our vtable functions uphold the RawWaker contract for task
     // pointers; the caller guarantees liveness.
     unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &VTABLE)) }
+}
+
+/// Whether `waker` is a goro task's waker (of any runtime).
+#[inline]
+pub(crate) fn is_task_waker(waker: &Waker) -> bool {
+    ptr::eq(waker.vtable(), &VTABLE)
 }
 
 /// # Safety
