@@ -51,8 +51,14 @@ const MAX_BINS: usize = 16;
 /// the allocator before the pool is asked again. Each miss also gives one
 /// stale batch back (see `refill`), so this paces that too.
 const MISS_COOLDOWN: u32 = 63;
-/// How long a batch may wait in the pool before it is given back.
-const STALE_AFTER: Duration = Duration::from_millis(5);
+/// How long a batch may wait in the pool before it is given back. (An hour
+/// in unit tests, so that a test thread descheduled for a few milliseconds
+/// does not lose its batches; `stale_batches_go_back` checks the rule.)
+const STALE_AFTER: Duration = if cfg!(test) {
+    Duration::from_secs(3600)
+} else {
+    Duration::from_millis(5)
+};
 /// Bytes of records the process-wide pool keeps.
 const POOL_CAP_BYTES: usize = 64 << 20;
 
@@ -332,6 +338,28 @@ mod tests {
             free(q, b);
             free(r, a);
         }
+    }
+
+    /// A miss gives back the batches that waited longer than STALE_AFTER.
+    #[test]
+    fn stale_batches_go_back() {
+        let old = Layout::from_size_align(4112, 8).unwrap();
+        let other = Layout::from_size_align(4120, 8).unwrap();
+        let Some(long_ago) = Instant::now().checked_sub(2 * STALE_AFTER) else {
+            return; // the clock starts too recently to fake an old batch
+        };
+        let mut bin = Bin::empty(old);
+        // SAFETY: a fresh allocation of `old`, holding nothing.
+        unsafe { bin.push(NonNull::new(std::alloc::alloc(old)).unwrap()) };
+        bin.spilled_at = Some(long_ago);
+        {
+            let mut pool = pool();
+            pool.bytes += bin.bytes();
+            pool.batches.push_front(bin);
+        }
+        assert!(refill(other).is_none());
+        let left = pool().batches.iter().filter(|b| b.layout == old).count();
+        assert_eq!(left, 0, "the stale batch is still pooled");
     }
 
     /// More frees than a bin holds spill to the pool; another thread gets
