@@ -53,7 +53,8 @@ pub(crate) struct Clock {
     base: Instant,
     /// See the module docs. Taken by any thread that inserts, polls or
     /// cancels a timer, and by the driver in `park`; never held while a
-    /// waker is woken or while blocking.
+    /// waker is woken or dropped (see "Wakers are dropped outside the
+    /// lock") or while blocking.
     pub(crate) state: Mutex<TimerState>,
 }
 
