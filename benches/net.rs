@@ -110,35 +110,87 @@ async fn goro_echo_round() {
     server.await.unwrap();
 }
 
+// ---------------------------------------------------------------- floor --
+
+/// The same round trips with no runtime at all: `WORKERS` plain threads,
+/// each owning `CONNS / WORKERS` connection pairs and driving them in
+/// lockstep (client send, server recv, server send, client recv), with
+/// blocking sockets and no epoll, no wake-ups, no task switches. On
+/// loopback a send has queued its bytes at the peer before it returns, so
+/// no recv ever waits. This is the cost of the kernel's TCP path alone:
+/// the ceiling of any runtime on this machine.
+fn floor_round() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    let threads: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+                let addr = listener.local_addr().unwrap();
+                let pairs: Vec<(TcpStream, TcpStream)> = (0..CONNS / WORKERS)
+                    .map(|_| {
+                        let c = TcpStream::connect(addr).unwrap();
+                        let (s, _) = listener.accept().unwrap();
+                        c.set_nodelay(true).unwrap();
+                        s.set_nodelay(true).unwrap();
+                        (c, s)
+                    })
+                    .collect();
+                let mut buf = [7u8; MSG];
+                for _ in 0..ROUNDS {
+                    for (c, s) in &pairs {
+                        (&*c).write_all(&buf).unwrap();
+                        (&*s).read_exact(&mut buf).unwrap();
+                        (&*s).write_all(&buf).unwrap();
+                        (&*c).read_exact(&mut buf).unwrap();
+                    }
+                }
+                assert_eq!(buf, [7u8; MSG]);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
 // ----------------------------------------------------------------- bench --
 
-/// Alternates goro and tokio rounds so that both see the same machine
-/// noise, and prints each side's median and the throughput ratio. (The
-/// criterion group below runs all goro samples, then all tokio samples.)
+/// Alternates goro, tokio and the no-runtime floor so that all see the
+/// same machine noise, and prints each one's median and the throughput
+/// ratios. (The criterion group below runs all goro samples, then all
+/// tokio samples.)
 fn interleaved(
     goro_rt: &goro::runtime::Runtime,
     tokio_rt: &tokio::runtime::Runtime,
     rounds: usize,
 ) {
-    let (mut g, mut t) = (Vec::new(), Vec::new());
+    let (mut g, mut t, mut f) = (Vec::new(), Vec::new(), Vec::new());
+    let time = |f: &mut dyn FnMut()| {
+        let s = std::time::Instant::now();
+        f();
+        s.elapsed()
+    };
     for _ in 0..rounds {
-        let s = std::time::Instant::now();
-        goro_rt.block_on(goro_echo_round());
-        g.push(s.elapsed());
-        let s = std::time::Instant::now();
-        tokio_rt.block_on(tokio_echo_round());
-        t.push(s.elapsed());
+        g.push(time(&mut || goro_rt.block_on(goro_echo_round())));
+        t.push(time(&mut || tokio_rt.block_on(tokio_echo_round())));
+        f.push(time(&mut floor_round));
     }
     g.sort();
     t.sort();
+    f.sort();
     let rate = |d: Duration| (CONNS * ROUNDS) as f64 / d.as_secs_f64();
-    let (gm, tm) = (g[rounds / 2], t[rounds / 2]);
+    let (gm, tm, fm) = (g[rounds / 2], t[rounds / 2], f[rounds / 2]);
     println!(
         "tcp_echo interleaved x{rounds}: goro median {gm:.2?} ({:.0} round trips/s), \
-         tokio median {tm:.2?} ({:.0} round trips/s), goro/tokio throughput {:.2}",
+         tokio median {tm:.2?} ({:.0} round trips/s), goro/tokio throughput {:.2}; \
+         no-runtime floor {fm:.2?} ({:.0} round trips/s, {:.2} x tokio)",
         rate(gm),
         rate(tm),
-        rate(gm) / rate(tm)
+        rate(gm) / rate(tm),
+        rate(fm),
+        rate(fm) / rate(tm),
     );
 }
 

@@ -142,7 +142,15 @@ fn timer_churn(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(5));
     let goro_rt = goro_runtime();
     let tokio_rt = tokio_runtime();
-    interleaved(&goro_rt, &tokio_rt, 11);
+    // TIMER_CHURN_INTERLEAVED=0 skips the interleaved pass (for profiling
+    // one side with criterion's --profile-time).
+    let rounds = std::env::var("TIMER_CHURN_INTERLEAVED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(11);
+    if rounds > 0 {
+        interleaved(&goro_rt, &tokio_rt, rounds);
+    }
     g.bench_function("goro/held", |b| b.iter(|| goro_rt.block_on(goro_held())));
     g.bench_function("tokio/held", |b| {
         b.iter(|| tokio_rt.block_on(tokio::task::unconstrained(tokio_held())))

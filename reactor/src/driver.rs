@@ -164,11 +164,14 @@ impl Driver {
         self.is_shutdown = true;
         let inner = &self.handle.inner;
         inner.io.lock().unwrap().shutdown(&mut self.to_wake);
-        {
+        let spare = {
             let mut st = inner.clock.lock();
             st.is_shutdown = true;
             st.wheel.drain(&mut self.to_wake);
-        }
+            st.spare.take()
+        };
+        drop(spare); // outside the lock: see time/clock.rs
+
         // Drop the blocking pool: it belongs to the runtime that is ending.
         inner.blocking.lock().unwrap().take();
         self.to_wake.drain(..).for_each(Waker::wake);

@@ -102,11 +102,11 @@ impl Wheel {
         self.pending
     }
 
-    /// Adds an entry due at tick `when`. Returns `None` if `when` has
+    /// Adds an entry due at tick `when`. Gives the waker back if `when` has
     /// already been reached (the caller treats the timer as fired).
-    pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> Option<Key> {
+    pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> Result<Key, Waker> {
         if when <= self.elapsed {
-            return None;
+            return Err(waker);
         }
         let index = match self.free.pop() {
             Some(i) => i,
@@ -129,36 +129,38 @@ impl Wheel {
         let generation = e.generation;
         self.link(index);
         self.pending += 1;
-        Some(Key { index, generation })
+        Ok(Key { index, generation })
     }
 
     /// Polls an entry: `Fired` once its deadline passed (the entry is then
     /// freed: the key is spent), else stores `waker` (if it differs) and
-    /// returns `Pending`.
-    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> EntryPoll {
+    /// returns `Pending` and the waker it replaced (see [`Wheel::remove`]
+    /// for why the caller drops it).
+    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> (EntryPoll, Option<Waker>) {
         let Some(e) = self.entry_mut(key) else {
-            return EntryPoll::Gone;
+            return (EntryPoll::Gone, None);
         };
         match e.state {
-            State::Fired => {
-                self.remove(key);
-                EntryPoll::Fired
-            }
+            State::Fired => (EntryPoll::Fired, self.remove(key)),
             State::Pending { .. } => {
-                if !e.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    e.waker = Some(waker.clone());
-                }
-                EntryPoll::Pending
+                let replaced = match &e.waker {
+                    Some(w) if w.will_wake(waker) => None,
+                    _ => e.waker.replace(waker.clone()),
+                };
+                (EntryPoll::Pending, replaced)
             }
-            State::Free => EntryPoll::Gone,
+            State::Free => (EntryPoll::Gone, None),
         }
     }
 
-    /// Cancels (if pending) and frees an entry. O(1).
-    pub(crate) fn remove(&mut self, key: Key) {
-        let Some(e) = self.entry_mut(key) else { return };
+    /// Cancels (if pending) and frees an entry. O(1). Returns the waker
+    /// it held, for the caller to reuse or drop (after releasing its lock:
+    /// dropping a waker may drop a task, whose timers lock the wheel).
+    #[must_use = "drop the waker outside the wheel's lock"]
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Waker> {
+        let e = self.entry_mut(key)?;
         match e.state {
-            State::Free => return,
+            State::Free => return None,
             State::Fired => {}
             State::Pending { .. } => {
                 self.unlink(key.index);
@@ -167,9 +169,10 @@ impl Wheel {
         }
         let e = &mut self.entries[key.index as usize];
         e.state = State::Free;
-        e.waker = None;
         e.generation = e.generation.wrapping_add(1);
+        let waker = e.waker.take();
         self.free.push(key.index);
+        waker
     }
 
     /// Advances `elapsed` to `now`, firing every entry due by then: each is
@@ -320,7 +323,7 @@ mod tests {
             t = wheel.next_deadline().unwrap_or(until).min(until).max(t + 1);
             wheel.advance(t, &mut out);
             for (i, k) in keys.iter().enumerate() {
-                if fired[i].is_none() && wheel.poll(*k, &noop()) == EntryPoll::Fired {
+                if fired[i].is_none() && wheel.poll(*k, &noop()).0 == EntryPoll::Fired {
                     fired[i] = Some(t);
                 }
             }
@@ -356,8 +359,8 @@ mod tests {
         assert_eq!(out.len(), 5000);
         assert!(early
             .iter()
-            .all(|k| wheel.poll(*k, &noop()) == EntryPoll::Fired));
-        assert_eq!(wheel.poll(late, &noop()), EntryPoll::Pending);
+            .all(|k| wheel.poll(*k, &noop()).0 == EntryPoll::Fired));
+        assert_eq!(wheel.poll(late, &noop()).0, EntryPoll::Pending);
         assert_eq!(wheel.next_deadline(), Some(5001));
     }
 
@@ -367,23 +370,23 @@ mod tests {
         let a = wheel.insert(10, noop()).unwrap();
         let b = wheel.insert(10, noop()).unwrap();
         let c = wheel.insert(10, noop()).unwrap();
-        wheel.remove(b);
-        assert_eq!(wheel.poll(b, &noop()), EntryPoll::Gone);
+        let _ = wheel.remove(b);
+        assert_eq!(wheel.poll(b, &noop()).0, EntryPoll::Gone);
         assert_eq!(wheel.pending(), 2);
         let mut out = Vec::new();
         wheel.advance(10, &mut out);
         assert_eq!(out.len(), 2);
-        assert_eq!(wheel.poll(a, &noop()), EntryPoll::Fired);
+        assert_eq!(wheel.poll(a, &noop()).0, EntryPoll::Fired);
         assert_eq!(
-            wheel.poll(a, &noop()),
+            wheel.poll(a, &noop()).0,
             EntryPoll::Gone,
             "a fired key is spent"
         );
-        assert_eq!(wheel.poll(c, &noop()), EntryPoll::Fired);
+        assert_eq!(wheel.poll(c, &noop()).0, EntryPoll::Fired);
         // A freed slot is reused under a new generation.
         let d = wheel.insert(20, noop()).unwrap();
-        assert_eq!(wheel.poll(b, &noop()), EntryPoll::Gone);
-        assert_eq!(wheel.poll(d, &noop()), EntryPoll::Pending);
+        assert_eq!(wheel.poll(b, &noop()).0, EntryPoll::Gone);
+        assert_eq!(wheel.poll(d, &noop()).0, EntryPoll::Pending);
     }
 
     #[test]
@@ -400,7 +403,7 @@ mod tests {
             assert!(steps < 1000, "wheel failed to make progress");
         }
         assert_eq!(wheel.elapsed(), far);
-        assert_eq!(wheel.poll(k, &noop()), EntryPoll::Fired);
+        assert_eq!(wheel.poll(k, &noop()).0, EntryPoll::Fired);
     }
 
     #[test]
@@ -425,7 +428,7 @@ mod tests {
         let mut wheel = Wheel::new();
         let mut out = Vec::new();
         wheel.advance(50, &mut out);
-        assert!(wheel.insert(50, noop()).is_none());
-        assert!(wheel.insert(51, noop()).is_some());
+        assert!(wheel.insert(50, noop()).is_err());
+        assert!(wheel.insert(51, noop()).is_ok());
     }
 }
