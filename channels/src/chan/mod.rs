@@ -20,6 +20,7 @@ mod handles;
 mod lock;
 mod macros;
 mod ops;
+mod ring;
 mod select;
 mod waiter;
 

@@ -55,11 +55,17 @@ pub trait Arm {
     /// Remove the queued waiter if it is still queued. Afterwards no
     /// counterparty is committing this arm.
     fn unregister(self: Pin<&mut Self>);
-    /// The context was committed at this arm: write the arm's output.
-    fn complete(self: Pin<&mut Self>);
+    /// The context was committed at this arm: write the arm's output and
+    /// return true; or, if the commit was only a wake-up (a channel of the
+    /// ring flavour), return false: the select must try again.
+    fn complete(self: Pin<&mut Self>) -> bool;
     /// The context was committed at this arm, but the select is being
-    /// dropped: give a received value back to its channel.
+    /// dropped: give a received value back to its channel, or pass a
+    /// wake-up on.
     fn undo(self: Pin<&mut Self>);
+    /// This arm was woken (ring flavour) but the select completed another
+    /// arm: pass the wake-up on to another waiter of the channel.
+    fn forward(self: Pin<&mut Self>);
 }
 
 /// The arms of one select as a cons list `(A0, (A1, (A2, ())))`, which the
@@ -139,13 +145,24 @@ impl<L: ArmList> Select<L> {
         self.registered = false;
     }
 
-    /// The context was committed at `arm`: clean up and report it.
-    fn finish(&mut self, arm: usize) {
+    /// The context was committed at `arm`: clean up, and report whether
+    /// that arm completed (false: it was only woken).
+    fn finish(&mut self, arm: usize) -> bool {
         // Unregistering also waits out a committer that is between CLAIMED
         // and DONE (it holds the lock we take).
         self.unregister_all();
         debug_assert_eq!(self.ctx.state(), State::Done(arm));
-        self.arms().arm(arm).complete();
+        self.arms().arm(arm).complete()
+    }
+
+    /// Passes on the wake-ups of the arms in `woken` (a bit per arm) that
+    /// the select did not use.
+    fn forward(&mut self, woken: u64) {
+        for i in 0..L::LEN {
+            if woken & (1 << i) != 0 {
+                self.arms().arm(i).forward();
+            }
+        }
     }
 }
 
@@ -160,25 +177,33 @@ impl<L: ArmList> Future for Select<L> {
             let mut arms = unsafe_arms(&mut this.arms);
             (0..L::LEN).any(|i| arms.as_mut().arm(i).is_future())
         });
+        // Arms woken by a ring channel but not (yet) used, one bit each: a
+        // wake-up the select does not use is passed on before it returns
+        // (see "Parking on a ring" in `core.rs`).
+        let mut woken = 0u64;
         if this.registered {
-            match this.ctx.state() {
-                State::Claimed(arm) | State::Done(arm) => {
-                    this.finish(arm);
-                    spent.made_progress();
-                    return Poll::Ready(());
-                }
+            let committed = match this.ctx.state() {
+                State::Claimed(arm) | State::Done(arm) => Some(arm),
                 State::Waiting => {
                     if !has_futures && this.ctx.waker_will_wake(cx.waker()) {
                         return Poll::Pending;
                     }
-                    if let Err(arm) = this.ctx.try_abort() {
-                        this.finish(arm);
-                        spent.made_progress();
-                        return Poll::Ready(());
+                    match this.ctx.try_abort() {
+                        Err(arm) => Some(arm),
+                        Ok(()) => {
+                            this.unregister_all();
+                            None
+                        }
                     }
-                    this.unregister_all();
                 }
                 State::Aborted => unreachable!("a registered select is never aborted"),
+            };
+            if let Some(arm) = committed {
+                if this.finish(arm) {
+                    spent.made_progress();
+                    return Poll::Ready(());
+                }
+                woken |= 1 << arm;
             }
         }
         loop {
@@ -187,17 +212,20 @@ impl<L: ArmList> Future for Select<L> {
             let order = shuffled(&mut order[..L::LEN]);
             for &i in order.iter() {
                 if this.arms().arm(i as usize).try_now(cx) {
+                    this.forward(woken & !(1 << i));
                     spent.made_progress();
                     return Poll::Ready(());
                 }
             }
             if this.has_default {
+                this.forward(woken);
                 return Poll::Ready(());
             }
             // Phase 2: register on every channel arm.
             // SAFETY: registered nowhere (fresh, or unregistered above).
             unsafe { this.ctx.reset(cx.waker()) };
             this.registered = true;
+            let mut committed = None;
             let mut retry = false;
             for i in 0..L::LEN {
                 let ctx: &Ctx = &this.ctx;
@@ -211,11 +239,7 @@ impl<L: ArmList> Future for Select<L> {
                             this.unregister_all();
                             retry = true;
                         }
-                        Err(arm) => {
-                            this.finish(arm);
-                            spent.made_progress();
-                            return Poll::Ready(());
-                        }
+                        Err(arm) => committed = Some(arm),
                     }
                     break;
                 }
@@ -223,11 +247,22 @@ impl<L: ArmList> Future for Select<L> {
             if retry {
                 continue;
             }
-            if let State::Claimed(arm) | State::Done(arm) = this.ctx.state() {
-                this.finish(arm);
-                spent.made_progress();
-                return Poll::Ready(());
+            if committed.is_none() {
+                if let State::Claimed(arm) | State::Done(arm) = this.ctx.state() {
+                    committed = Some(arm);
+                }
             }
+            if let Some(arm) = committed {
+                if this.finish(arm) {
+                    this.forward(woken & !(1 << arm));
+                    spent.made_progress();
+                    return Poll::Ready(());
+                }
+                woken |= 1 << arm;
+                continue;
+            }
+            // Parked. Every ring channel was re-checked after its flag was
+            // set and found not ready, so no earlier wake-up is owed.
             return Poll::Pending;
         }
     }
@@ -287,15 +322,8 @@ impl<T> Arm for RecvArm<'_, T> {
     fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>) -> bool {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
-        let chan = &*this.rx.chan;
-        if chan.never {
-            return false;
-        }
-        let mut g = chan.lock();
-        match g.try_recv() {
-            Ok((v, w)) => {
-                drop(g);
-                wake(w);
+        match this.rx.chan.try_recv() {
+            Ok(v) => {
                 *this.out = Some(Some(v));
                 true
             }
@@ -314,12 +342,10 @@ impl<T> Arm for RecvArm<'_, T> {
         if chan.never {
             return false;
         }
-        let mut g = chan.lock();
-        if g.recv_ready(ctx) {
+        this.waiter.bind(ctx, index);
+        if chan.register_recv(this.waiter.ptr(), ctx) {
             return true;
         }
-        this.waiter.bind(ctx, index);
-        g.push_recv(this.waiter.ptr());
         this.registered = true;
         false
     }
@@ -328,23 +354,33 @@ impl<T> Arm for RecvArm<'_, T> {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
         if std::mem::take(&mut this.registered) {
-            this.rx.chan.lock().remove_recv(this.waiter.ptr());
+            drop(this.rx.chan.unregister_recv(this.waiter.ptr()));
         }
     }
 
-    fn complete(self: Pin<&mut Self>) {
+    fn complete(self: Pin<&mut Self>) -> bool {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
+        if this.rx.chan.is_ring() {
+            return false;
+        }
         *this.out = Some(this.waiter.take_slot());
+        true
     }
 
     fn undo(self: Pin<&mut Self>) {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
-        if let Some(v) = this.waiter.take_slot() {
+        if this.rx.chan.is_ring() {
+            this.rx.chan.forward_recv();
+        } else if let Some(v) = this.waiter.take_slot() {
             let w = this.rx.chan.lock().reinject(v);
             wake(w);
         }
+    }
+
+    fn forward(self: Pin<&mut Self>) {
+        self.rx.chan.forward_recv();
     }
 }
 
@@ -388,11 +424,8 @@ impl<T> Arm for SendArm<'_, T> {
         let Some(v) = this.waiter.take_slot() else {
             unreachable!("a send arm holds its value until it completes")
         };
-        let mut g = this.tx.chan.lock();
-        match g.try_send(v) {
-            Ok(w) => {
-                drop(g);
-                wake(w);
+        match this.tx.chan.try_send(v) {
+            Ok(()) => {
                 *this.out = Some(Ok(()));
                 true
             }
@@ -410,12 +443,10 @@ impl<T> Arm for SendArm<'_, T> {
     fn register(self: Pin<&mut Self>, ctx: &Ctx, index: usize) -> bool {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
-        let mut g = this.tx.chan.lock();
-        if g.send_ready(ctx) {
+        this.waiter.bind(ctx, index);
+        if this.tx.chan.register_send(this.waiter.ptr(), ctx) {
             return true;
         }
-        this.waiter.bind(ctx, index);
-        g.push_send(this.waiter.ptr());
         this.registered = true;
         false
     }
@@ -424,22 +455,35 @@ impl<T> Arm for SendArm<'_, T> {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
         if std::mem::take(&mut this.registered) {
-            this.tx.chan.lock().remove_send(this.waiter.ptr());
+            drop(this.tx.chan.unregister_send(this.waiter.ptr()));
         }
     }
 
-    fn complete(self: Pin<&mut Self>) {
+    fn complete(self: Pin<&mut Self>) -> bool {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
+        if this.tx.chan.is_ring() {
+            // Woken with the value still in the slot: try again.
+            return false;
+        }
         *this.out = Some(match this.waiter.take_slot() {
             None => Ok(()),
             Some(v) => Err(SendError(v)),
         });
+        true
     }
 
     fn undo(self: Pin<&mut Self>) {
-        // A receiver took the value before the drop: the send happened. On
-        // a close the value is still in the slot and drops with the arm.
+        // Locked flavour: a receiver took the value before the drop, so the
+        // send happened; on a close the value is still in the slot and drops
+        // with the arm. Ring flavour: only a wake-up, passed on.
+        if self.tx.chan.is_ring() {
+            self.tx.chan.forward_send();
+        }
+    }
+
+    fn forward(self: Pin<&mut Self>) {
+        self.tx.chan.forward_send();
     }
 }
 
@@ -482,11 +526,13 @@ impl<F: Future> Arm for FutArm<'_, F> {
 
     fn unregister(self: Pin<&mut Self>) {}
 
-    fn complete(self: Pin<&mut Self>) {
+    fn complete(self: Pin<&mut Self>) -> bool {
         unreachable!("a future arm is never committed by a channel")
     }
 
     fn undo(self: Pin<&mut Self>) {}
+
+    fn forward(self: Pin<&mut Self>) {}
 }
 
 thread_local! {
