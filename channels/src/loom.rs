@@ -40,19 +40,3 @@ pub(crate) mod cell {
         }
     }
 }
-
-/// The StoreLoad point between a SeqCst write and a later SeqCst read of
-/// another location (the ring's index CAS, then the "someone is parked"
-/// flag; or the flag's store, then the ring's indexes).
-///
-/// On std it emits nothing: SeqCst accesses alone already give that order
-/// (all of them sit in one total order consistent with program order), and
-/// on x86 the CAS or `xchg` before it is a full barrier anyway. Loom models
-/// SeqCst accesses as AcqRel only (its README, "Unsupported features"), but
-/// models `fence(SeqCst)` exactly, so under loom the same point is a fence:
-/// the models check the protocol with the order the real code relies on.
-#[inline(always)]
-pub(crate) fn sc_fence() {
-    #[cfg(loom)]
-    loom::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-}

@@ -11,7 +11,7 @@ use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 
 use super::block::block_on;
-use super::core::Chan;
+use super::core::{wake, Chan};
 use super::ops::{RecvOp, SendOp};
 use super::{SendError, TryRecvError, TrySendError};
 use crate::loom::sync::atomic::Ordering;
@@ -57,7 +57,9 @@ impl<T> Sender<T> {
     /// Sends without waiting.
     #[inline]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.chan.try_send(value)
+        let w = self.chan.lock().try_send(value)?;
+        wake(w);
+        Ok(())
     }
 
     /// Sends, blocking this thread while the channel is full. Do not call
@@ -84,7 +86,7 @@ impl<T> Sender<T> {
 
     /// Values buffered right now.
     pub fn len(&self) -> usize {
-        self.chan.len()
+        self.chan.lock().len()
     }
 
     /// Whether nothing is buffered right now.
@@ -123,7 +125,12 @@ impl<T> Receiver<T> {
     /// Receives without waiting.
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.chan.try_recv()
+        if self.chan.never {
+            return Err(TryRecvError::Empty);
+        }
+        let (v, w) = self.chan.lock().try_recv()?;
+        wake(w);
+        Ok(v)
     }
 
     /// Receives, blocking this thread while the channel is empty. Do not
@@ -148,7 +155,7 @@ impl<T> Receiver<T> {
 
     /// Values buffered right now.
     pub fn len(&self) -> usize {
-        self.chan.len()
+        self.chan.lock().len()
     }
 
     /// Whether nothing is buffered right now.
@@ -266,17 +273,29 @@ impl<'a, T> Future for SendFuture<'a, T> {
             .value
             .take()
             .expect("send future polled after it completed");
-        let poll = chan.send_or_park(v, |g, v| {
-            // Slow path: build the op in place and park it under the lock
-            // the core holds (the guard borrows the channel, not the future).
-            let op = this.op.insert(SendOp::new(Some(v)));
-            // SAFETY: the op now lives in the pinned future for good.
-            unsafe { Pin::new_unchecked(op) }.park(g, cx);
-        });
-        if poll.is_ready() {
-            spent.made_progress();
+        let mut g = chan.lock();
+        match g.try_send(v) {
+            Ok(w) => {
+                drop(g);
+                wake(w);
+                spent.made_progress();
+                Poll::Ready(Ok(()))
+            }
+            Err(TrySendError::Closed(v)) => {
+                drop(g);
+                spent.made_progress();
+                Poll::Ready(Err(SendError(v)))
+            }
+            Err(TrySendError::Full(v)) => {
+                // Slow path: build the op in place and park it under the
+                // lock we already hold (the guard borrows the channel, not
+                // the future).
+                let op = this.op.insert(SendOp::new(Some(v)));
+                // SAFETY: the op now lives in the pinned future for good.
+                unsafe { Pin::new_unchecked(op) }.park(&mut g, cx);
+                Poll::Pending
+            }
         }
-        poll
     }
 }
 
@@ -333,17 +352,28 @@ impl<'a, T> Future for RecvFuture<'a, T> {
             return Poll::Pending;
         }
         let spent = ready!(goro_coop::poll_proceed(cx));
-        let poll = chan.recv_or_park(|g| {
-            // Slow path: build the op in place and park it under the lock
-            // the core holds.
-            let op = this.op.insert(RecvOp::new());
-            // SAFETY: the op now lives in the pinned future for good.
-            unsafe { Pin::new_unchecked(op) }.park(g, cx);
-        });
-        if poll.is_ready() {
-            spent.made_progress();
+        let mut g = chan.lock();
+        match g.try_recv() {
+            Ok((v, w)) => {
+                drop(g);
+                wake(w);
+                spent.made_progress();
+                Poll::Ready(Some(v))
+            }
+            Err(TryRecvError::Closed) => {
+                drop(g);
+                spent.made_progress();
+                Poll::Ready(None)
+            }
+            Err(TryRecvError::Empty) => {
+                // Slow path: build the op in place and park it under the
+                // lock we already hold.
+                let op = this.op.insert(RecvOp::new());
+                // SAFETY: the op now lives in the pinned future for good.
+                unsafe { Pin::new_unchecked(op) }.park(&mut g, cx);
+                Poll::Pending
+            }
         }
-        poll
     }
 }
 
@@ -370,7 +400,7 @@ impl<T> Stream for Receiver<T> {
 
 impl<T> FusedStream for Receiver<T> {
     fn is_terminated(&self) -> bool {
-        self.chan.is_closed() && self.chan.len() == 0
+        self.chan.is_closed() && self.chan.lock().len() == 0
     }
 }
 

@@ -19,10 +19,6 @@ mod imp {
     use std::ops::{Deref, DerefMut};
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    /// Aligned to 128 bytes so that the lock word and what it guards, which
-    /// are written on every critical section, share no cache line with the
-    /// read-mostly fields beside it.
-    #[repr(align(128))]
     pub(crate) struct Lock<T> {
         locked: AtomicBool,
         value: UnsafeCell<T>,

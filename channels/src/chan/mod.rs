@@ -20,7 +20,6 @@ mod handles;
 mod lock;
 mod macros;
 mod ops;
-mod ring;
 mod select;
 mod waiter;
 

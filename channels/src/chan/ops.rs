@@ -13,7 +13,7 @@ use std::task::{ready, Context, Poll};
 
 use super::core::{wake, Chan, Inner};
 use super::waiter::{Ctx, State, Waiter};
-use super::SendError;
+use super::{SendError, TryRecvError, TrySendError};
 
 /// A receive in progress. Call [`RecvOp::cancel`] before dropping it.
 pub(crate) struct RecvOp<T> {
@@ -55,24 +55,32 @@ impl<T> RecvOp<T> {
                 return Poll::Pending;
             }
             this.registered = false;
-            if !chan.is_ring() {
-                spent.made_progress();
-                // Done: the committer either delivered a value or closed.
-                return Poll::Ready(this.waiter.take_slot());
-            }
-            // Ring flavour: we were woken, not served; try again.
+            spent.made_progress();
+            // Done: the committer either delivered a value or closed.
+            return Poll::Ready(this.waiter.take_slot());
         }
         if chan.never {
             return Poll::Pending;
         }
-        let poll = chan.recv_or_park(|g| {
-            // SAFETY: nothing is moved out of the pinned op.
-            unsafe { Pin::new_unchecked(&mut *this) }.park(g, cx)
-        });
-        if poll.is_ready() {
-            spent.made_progress();
+        let mut g = chan.lock();
+        match g.try_recv() {
+            Ok((v, w)) => {
+                drop(g);
+                wake(w);
+                spent.made_progress();
+                Poll::Ready(Some(v))
+            }
+            Err(TryRecvError::Closed) => {
+                drop(g);
+                spent.made_progress();
+                Poll::Ready(None)
+            }
+            Err(TryRecvError::Empty) => {
+                // SAFETY: nothing is moved out of the pinned op.
+                unsafe { Pin::new_unchecked(this) }.park(&mut g, cx);
+                Poll::Pending
+            }
         }
-        poll
     }
 
     /// Queues this (idle) receive on the channel whose lock `g` is, after
@@ -90,9 +98,7 @@ impl<T> RecvOp<T> {
     }
 
     /// Withdraws a pending receive. A value already handed to it goes back
-    /// to the channel (locked flavour), and a wake-up it got but will not
-    /// use is passed on (ring flavour), so a dropped receive never takes a
-    /// value and never strands one.
+    /// to the channel, so a dropped receive never takes a value.
     #[inline]
     pub(crate) fn cancel(self: Pin<&mut Self>, chan: &Chan<T>) {
         // SAFETY: nothing is moved out of the pinned op.
@@ -101,16 +107,11 @@ impl<T> RecvOp<T> {
             return;
         }
         this.registered = false;
-        let mut g = chan.unregister_recv(this.waiter.ptr());
+        let mut g = chan.lock();
+        g.remove_recv(this.waiter.ptr());
         // Under the lock the state is WAITING (and we just unqueued it) or
         // DONE; a delivered value is in the slot.
-        if chan.is_ring() {
-            let woken = this.ctx.state() != State::Waiting;
-            drop(g);
-            if woken {
-                chan.forward_recv();
-            }
-        } else if let Some(v) = this.waiter.take_slot() {
+        if let Some(v) = this.waiter.take_slot() {
             let w = g.reinject(v);
             drop(g);
             wake(w);
@@ -182,29 +183,37 @@ impl<T> SendOp<T> {
                 return Poll::Pending;
             }
             this.registered = false;
-            if !chan.is_ring() {
-                spent.made_progress();
-                // Done: a receiver took the value, or the close left it here.
-                return Poll::Ready(match this.waiter.take_slot() {
-                    None => Ok(()),
-                    Some(v) => Err(SendError(v)),
-                });
-            }
-            // Ring flavour: we were woken with our value still here; retry.
+            spent.made_progress();
+            // Done: a receiver took the value, or the close left it here.
+            return Poll::Ready(match this.waiter.take_slot() {
+                None => Ok(()),
+                Some(v) => Err(SendError(v)),
+            });
         }
         let v = this
             .waiter
             .take_slot()
             .expect("send future polled after it completed");
-        let poll = chan.send_or_park(v, |g, v| {
-            this.waiter.put_slot(v);
-            // SAFETY: nothing is moved out of the pinned op.
-            unsafe { Pin::new_unchecked(&mut *this) }.park(g, cx)
-        });
-        if poll.is_ready() {
-            spent.made_progress();
+        let mut g = chan.lock();
+        match g.try_send(v) {
+            Ok(w) => {
+                drop(g);
+                wake(w);
+                spent.made_progress();
+                Poll::Ready(Ok(()))
+            }
+            Err(TrySendError::Closed(v)) => {
+                drop(g);
+                spent.made_progress();
+                Poll::Ready(Err(SendError(v)))
+            }
+            Err(TrySendError::Full(v)) => {
+                this.waiter.put_slot(v);
+                // SAFETY: nothing is moved out of the pinned op.
+                unsafe { Pin::new_unchecked(this) }.park(&mut g, cx);
+                Poll::Pending
+            }
         }
-        poll
     }
 
     /// Queues this send (its value loaded) on the channel whose lock `g`
@@ -222,8 +231,7 @@ impl<T> SendOp<T> {
     }
 
     /// Withdraws a pending send. If no receiver took the value yet, it stays
-    /// in the op (and is dropped with it): a dropped send did not send. A
-    /// wake-up it got but will not use is passed on (ring flavour).
+    /// in the op (and is dropped with it): a dropped send did not send.
     #[inline]
     pub(crate) fn cancel(self: Pin<&mut Self>, chan: &Chan<T>) {
         // SAFETY: nothing is moved out of the pinned op.
@@ -232,12 +240,7 @@ impl<T> SendOp<T> {
             return;
         }
         this.registered = false;
-        let g = chan.unregister_send(this.waiter.ptr());
-        let woken = chan.is_ring() && this.ctx.state() != State::Waiting;
-        drop(g);
-        if woken {
-            chan.forward_send();
-        }
+        chan.lock().remove_send(this.waiter.ptr());
     }
 }
 

@@ -55,17 +55,11 @@ pub trait Arm {
     /// Remove the queued waiter if it is still queued. Afterwards no
     /// counterparty is committing this arm.
     fn unregister(self: Pin<&mut Self>);
-    /// The context was committed at this arm: write the arm's output and
-    /// return true; or, if the commit was only a wake-up (a channel of the
-    /// ring flavour), return false: the select must try again.
-    fn complete(self: Pin<&mut Self>) -> bool;
+    /// The context was committed at this arm: write the arm's output.
+    fn complete(self: Pin<&mut Self>);
     /// The context was committed at this arm, but the select is being
-    /// dropped: give a received value back to its channel, or pass a
-    /// wake-up on.
+    /// dropped: give a received value back to its channel.
     fn undo(self: Pin<&mut Self>);
-    /// This arm was woken (ring flavour) but the select completed another
-    /// arm: pass the wake-up on to another waiter of the channel.
-    fn forward(self: Pin<&mut Self>);
 }
 
 /// The arms of one select as a cons list `(A0, (A1, (A2, ())))`, which the
@@ -145,24 +139,13 @@ impl<L: ArmList> Select<L> {
         self.registered = false;
     }
 
-    /// The context was committed at `arm`: clean up, and report whether
-    /// that arm completed (false: it was only woken).
-    fn finish(&mut self, arm: usize) -> bool {
+    /// The context was committed at `arm`: clean up and report it.
+    fn finish(&mut self, arm: usize) {
         // Unregistering also waits out a committer that is between CLAIMED
         // and DONE (it holds the lock we take).
         self.unregister_all();
         debug_assert_eq!(self.ctx.state(), State::Done(arm));
-        self.arms().arm(arm).complete()
-    }
-
-    /// Passes on the wake-ups of the arms in `woken` (a bit per arm) that
-    /// the select did not use.
-    fn forward(&mut self, woken: u64) {
-        for i in 0..L::LEN {
-            if woken & (1 << i) != 0 {
-                self.arms().arm(i).forward();
-            }
-        }
+        self.arms().arm(arm).complete();
     }
 }
 
@@ -177,33 +160,25 @@ impl<L: ArmList> Future for Select<L> {
             let mut arms = unsafe_arms(&mut this.arms);
             (0..L::LEN).any(|i| arms.as_mut().arm(i).is_future())
         });
-        // Arms woken by a ring channel but not (yet) used, one bit each: a
-        // wake-up the select does not use is passed on before it returns
-        // (see "Parking on a ring" in `core.rs`).
-        let mut woken = 0u64;
         if this.registered {
-            let committed = match this.ctx.state() {
-                State::Claimed(arm) | State::Done(arm) => Some(arm),
+            match this.ctx.state() {
+                State::Claimed(arm) | State::Done(arm) => {
+                    this.finish(arm);
+                    spent.made_progress();
+                    return Poll::Ready(());
+                }
                 State::Waiting => {
                     if !has_futures && this.ctx.waker_will_wake(cx.waker()) {
                         return Poll::Pending;
                     }
-                    match this.ctx.try_abort() {
-                        Err(arm) => Some(arm),
-                        Ok(()) => {
-                            this.unregister_all();
-                            None
-                        }
+                    if let Err(arm) = this.ctx.try_abort() {
+                        this.finish(arm);
+                        spent.made_progress();
+                        return Poll::Ready(());
                     }
+                    this.unregister_all();
                 }
                 State::Aborted => unreachable!("a registered select is never aborted"),
-            };
-            if let Some(arm) = committed {
-                if this.finish(arm) {
-                    spent.made_progress();
-                    return Poll::Ready(());
-                }
-                woken |= 1 << arm;
             }
         }
         loop {
@@ -212,20 +187,17 @@ impl<L: ArmList> Future for Select<L> {
             let order = shuffled(&mut order[..L::LEN]);
             for &i in order.iter() {
                 if this.arms().arm(i as usize).try_now(cx) {
-                    this.forward(woken & !(1 << i));
                     spent.made_progress();
                     return Poll::Ready(());
                 }
             }
             if this.has_default {
-                this.forward(woken);
                 return Poll::Ready(());
             }
             // Phase 2: register on every channel arm.
             // SAFETY: registered nowhere (fresh, or unregistered above).
             unsafe { this.ctx.reset(cx.waker()) };
             this.registered = true;
-            let mut committed = None;
             let mut retry = false;
             for i in 0..L::LEN {
                 let ctx: &Ctx = &this.ctx;
@@ -239,7 +211,11 @@ impl<L: ArmList> Future for Select<L> {
                             this.unregister_all();
                             retry = true;
                         }
-                        Err(arm) => committed = Some(arm),
+                        Err(arm) => {
+                            this.finish(arm);
+                            spent.made_progress();
+                            return Poll::Ready(());
+                        }
                     }
                     break;
                 }
@@ -247,22 +223,11 @@ impl<L: ArmList> Future for Select<L> {
             if retry {
                 continue;
             }
-            if committed.is_none() {
-                if let State::Claimed(arm) | State::Done(arm) = this.ctx.state() {
-                    committed = Some(arm);
-                }
+            if let State::Claimed(arm) | State::Done(arm) = this.ctx.state() {
+                this.finish(arm);
+                spent.made_progress();
+                return Poll::Ready(());
             }
-            if let Some(arm) = committed {
-                if this.finish(arm) {
-                    this.forward(woken & !(1 << arm));
-                    spent.made_progress();
-                    return Poll::Ready(());
-                }
-                woken |= 1 << arm;
-                continue;
-            }
-            // Parked. Every ring channel was re-checked after its flag was
-            // set and found not ready, so no earlier wake-up is owed.
             return Poll::Pending;
         }
     }
@@ -322,8 +287,15 @@ impl<T> Arm for RecvArm<'_, T> {
     fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>) -> bool {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
-        match this.rx.chan.try_recv() {
-            Ok(v) => {
+        let chan = &*this.rx.chan;
+        if chan.never {
+            return false;
+        }
+        let mut g = chan.lock();
+        match g.try_recv() {
+            Ok((v, w)) => {
+                drop(g);
+                wake(w);
                 *this.out = Some(Some(v));
                 true
             }
@@ -342,10 +314,12 @@ impl<T> Arm for RecvArm<'_, T> {
         if chan.never {
             return false;
         }
-        this.waiter.bind(ctx, index);
-        if chan.register_recv(this.waiter.ptr(), ctx) {
+        let mut g = chan.lock();
+        if g.recv_ready(ctx) {
             return true;
         }
+        this.waiter.bind(ctx, index);
+        g.push_recv(this.waiter.ptr());
         this.registered = true;
         false
     }
@@ -354,33 +328,23 @@ impl<T> Arm for RecvArm<'_, T> {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
         if std::mem::take(&mut this.registered) {
-            drop(this.rx.chan.unregister_recv(this.waiter.ptr()));
+            this.rx.chan.lock().remove_recv(this.waiter.ptr());
         }
     }
 
-    fn complete(self: Pin<&mut Self>) -> bool {
+    fn complete(self: Pin<&mut Self>) {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
-        if this.rx.chan.is_ring() {
-            return false;
-        }
         *this.out = Some(this.waiter.take_slot());
-        true
     }
 
     fn undo(self: Pin<&mut Self>) {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
-        if this.rx.chan.is_ring() {
-            this.rx.chan.forward_recv();
-        } else if let Some(v) = this.waiter.take_slot() {
+        if let Some(v) = this.waiter.take_slot() {
             let w = this.rx.chan.lock().reinject(v);
             wake(w);
         }
-    }
-
-    fn forward(self: Pin<&mut Self>) {
-        self.rx.chan.forward_recv();
     }
 }
 
@@ -424,8 +388,11 @@ impl<T> Arm for SendArm<'_, T> {
         let Some(v) = this.waiter.take_slot() else {
             unreachable!("a send arm holds its value until it completes")
         };
-        match this.tx.chan.try_send(v) {
-            Ok(()) => {
+        let mut g = this.tx.chan.lock();
+        match g.try_send(v) {
+            Ok(w) => {
+                drop(g);
+                wake(w);
                 *this.out = Some(Ok(()));
                 true
             }
@@ -443,10 +410,12 @@ impl<T> Arm for SendArm<'_, T> {
     fn register(self: Pin<&mut Self>, ctx: &Ctx, index: usize) -> bool {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
-        this.waiter.bind(ctx, index);
-        if this.tx.chan.register_send(this.waiter.ptr(), ctx) {
+        let mut g = this.tx.chan.lock();
+        if g.send_ready(ctx) {
             return true;
         }
+        this.waiter.bind(ctx, index);
+        g.push_send(this.waiter.ptr());
         this.registered = true;
         false
     }
@@ -455,35 +424,22 @@ impl<T> Arm for SendArm<'_, T> {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
         if std::mem::take(&mut this.registered) {
-            drop(this.tx.chan.unregister_send(this.waiter.ptr()));
+            this.tx.chan.lock().remove_send(this.waiter.ptr());
         }
     }
 
-    fn complete(self: Pin<&mut Self>) -> bool {
+    fn complete(self: Pin<&mut Self>) {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
-        if this.tx.chan.is_ring() {
-            // Woken with the value still in the slot: try again.
-            return false;
-        }
         *this.out = Some(match this.waiter.take_slot() {
             None => Ok(()),
             Some(v) => Err(SendError(v)),
         });
-        true
     }
 
     fn undo(self: Pin<&mut Self>) {
-        // Locked flavour: a receiver took the value before the drop, so the
-        // send happened; on a close the value is still in the slot and drops
-        // with the arm. Ring flavour: only a wake-up, passed on.
-        if self.tx.chan.is_ring() {
-            self.tx.chan.forward_send();
-        }
-    }
-
-    fn forward(self: Pin<&mut Self>) {
-        self.tx.chan.forward_send();
+        // A receiver took the value before the drop: the send happened. On
+        // a close the value is still in the slot and drops with the arm.
     }
 }
 
@@ -526,13 +482,11 @@ impl<F: Future> Arm for FutArm<'_, F> {
 
     fn unregister(self: Pin<&mut Self>) {}
 
-    fn complete(self: Pin<&mut Self>) -> bool {
+    fn complete(self: Pin<&mut Self>) {
         unreachable!("a future arm is never committed by a channel")
     }
 
     fn undo(self: Pin<&mut Self>) {}
-
-    fn forward(self: Pin<&mut Self>) {}
 }
 
 thread_local! {
