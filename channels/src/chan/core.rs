@@ -149,8 +149,19 @@ impl<T> Inner<T> {
     /// Sends without waiting. On success returns a waker to call after
     /// unlocking. Go's `chansend` fast paths: direct hand-off to a parked
     /// receiver (`sendDirect`), else the buffer.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_send(&mut self, v: T) -> Result<Option<Waker>, TrySendError<T>> {
+        // The common case, small enough to inline into every send: room in
+        // the buffer and nobody to hand the value to.
+        if !self.closed && self.recvq.is_empty() && self.buf.len() < self.cap {
+            self.buf.push_back(v);
+            return Ok(None);
+        }
+        self.try_send_slow(v)
+    }
+
+    #[inline(never)]
+    fn try_send_slow(&mut self, v: T) -> Result<Option<Waker>, TrySendError<T>> {
         if self.closed {
             return Err(TrySendError::Closed(v));
         }
@@ -168,8 +179,20 @@ impl<T> Inner<T> {
     /// Receives without waiting. Go's `chanrecv`: from a full buffer, the
     /// head is taken and the oldest parked sender's value moves to the tail;
     /// with no buffer, the oldest parked sender's value is taken directly.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_recv(&mut self) -> Result<(T, Option<Waker>), TryRecvError> {
+        // The common case, inlined: a buffered value and no parked sender
+        // to pull in behind it.
+        if self.sendq.is_empty() {
+            if let Some(v) = self.buf.pop_front() {
+                return Ok((v, None));
+            }
+        }
+        self.try_recv_slow()
+    }
+
+    #[inline(never)]
+    fn try_recv_slow(&mut self) -> Result<(T, Option<Waker>), TryRecvError> {
         if let Some(v) = self.buf.pop_front() {
             let mut waker = None;
             if self.buf.len() < self.cap {
