@@ -11,8 +11,7 @@ use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 
 use super::block::block_on;
-use super::core::{wake, Chan, Inner};
-use super::lock::Guard;
+use super::core::{wake, Chan, ChanGuard};
 use super::ops::{RecvOp, SendOp};
 use super::{SendError, TryRecvError, TrySendError};
 use crate::loom::sync::atomic::Ordering;
@@ -303,7 +302,7 @@ impl<'a, T> SendFuture<'a, T> {
     #[inline(never)]
     fn send_slow(
         &mut self,
-        mut g: Guard<'a, Inner<T>>,
+        mut g: ChanGuard<'a, T>,
         attempt: Result<Option<Waker>, TrySendError<T>>,
         spent: goro_coop::Spent,
         cx: &mut Context<'_>,
@@ -414,7 +413,7 @@ impl<'a, T> RecvFuture<'a, T> {
     #[inline(never)]
     fn recv_slow(
         &mut self,
-        mut g: Guard<'a, Inner<T>>,
+        mut g: ChanGuard<'a, T>,
         attempt: Result<(T, Option<Waker>), TryRecvError>,
         spent: goro_coop::Spent,
         cx: &mut Context<'_>,

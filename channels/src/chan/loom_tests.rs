@@ -113,3 +113,32 @@ fn repoll_with_a_new_waker_races_the_commit() {
         assert_eq!(t.join().unwrap(), Ok(()));
     });
 }
+
+#[test]
+fn select_default_sees_a_send_that_happened_before() {
+    // The select's first pass skips channels by a lock-free readiness hint
+    // ("Readiness hint" in core.rs); a send that happens-before the select
+    // must still be found, not reported as `default`.
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    use loom::sync::Arc;
+    loom::model(|| {
+        let (tx, rx) = chan::bounded::<u32>(1);
+        let sent = Arc::new(AtomicBool::new(false));
+        let t = {
+            let sent = sent.clone();
+            thread::spawn(move || {
+                tx.try_send(5).unwrap();
+                sent.store(true, Ordering::Release);
+                tx // keep the channel open
+            })
+        };
+        if sent.load(Ordering::Acquire) {
+            let got = crate::select_blocking! {
+                recv(rx) -> v => v,
+                default => None,
+            };
+            assert_eq!(got, Some(5));
+        }
+        drop(t.join().unwrap());
+    });
+}

@@ -55,6 +55,10 @@ pub trait Arm {
     /// Remove the queued waiter if it is still queued. Afterwards no
     /// counterparty is committing this arm.
     fn unregister(self: Pin<&mut Self>);
+    /// The arm's waiter was popped by the committer, which has finished
+    /// with it (the context is `DONE` at this arm): forget the registration
+    /// without locking the channel.
+    fn popped(self: Pin<&mut Self>);
     /// The context was committed at this arm: write the arm's output.
     fn complete(self: Pin<&mut Self>);
     /// The context was committed at this arm, but the select is being
@@ -142,7 +146,12 @@ impl<L: ArmList> Select<L> {
     /// The context was committed at `arm`: clean up and report it.
     fn finish(&mut self, arm: usize) {
         // Unregistering also waits out a committer that is between CLAIMED
-        // and DONE (it holds the lock we take).
+        // and DONE (it holds the lock we take). Once DONE, the committed
+        // arm's waiter is out of its queue and its committer is finished
+        // with it: that channel need not be locked.
+        if self.ctx.state() == State::Done(arm) {
+            self.arms().arm(arm).popped();
+        }
         self.unregister_all();
         debug_assert_eq!(self.ctx.state(), State::Done(arm));
         self.arms().arm(arm).complete();
@@ -288,7 +297,8 @@ impl<T> Arm for RecvArm<'_, T> {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
         let chan = &*this.rx.chan;
-        if chan.never {
+        // `never` keeps its hint clear.
+        if !chan.recv_hint() {
             return false;
         }
         let mut g = chan.lock();
@@ -330,6 +340,11 @@ impl<T> Arm for RecvArm<'_, T> {
         if std::mem::take(&mut this.registered) {
             this.rx.chan.lock().remove_recv(this.waiter.ptr());
         }
+    }
+
+    fn popped(self: Pin<&mut Self>) {
+        // SAFETY: nothing is moved out of the pinned arm.
+        unsafe { self.get_unchecked_mut() }.registered = false;
     }
 
     fn complete(self: Pin<&mut Self>) {
@@ -385,6 +400,9 @@ impl<T> Arm for SendArm<'_, T> {
     fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>) -> bool {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
+        if !this.tx.chan.send_hint() {
+            return false;
+        }
         let Some(v) = this.waiter.take_slot() else {
             unreachable!("a send arm holds its value until it completes")
         };
@@ -426,6 +444,11 @@ impl<T> Arm for SendArm<'_, T> {
         if std::mem::take(&mut this.registered) {
             this.tx.chan.lock().remove_send(this.waiter.ptr());
         }
+    }
+
+    fn popped(self: Pin<&mut Self>) {
+        // SAFETY: nothing is moved out of the pinned arm.
+        unsafe { self.get_unchecked_mut() }.registered = false;
     }
 
     fn complete(self: Pin<&mut Self>) {
@@ -482,6 +505,8 @@ impl<F: Future> Arm for FutArm<'_, F> {
 
     fn unregister(self: Pin<&mut Self>) {}
 
+    fn popped(self: Pin<&mut Self>) {}
+
     fn complete(self: Pin<&mut Self>) {
         unreachable!("a future arm is never committed by a channel")
     }
@@ -503,31 +528,45 @@ fn seed() -> u64 {
     (n ^ (&local as *const u8 as u64).rotate_left(32)) | 1
 }
 
-/// A uniform index below `n` (Lemire's multiply-shift; the bias for the
-/// at most 64 arms of a select is below 2^-26).
-fn below(n: usize) -> usize {
+/// The next 64 random bits of this thread's xorshift64* generator.
+fn next_u64() -> u64 {
     RNG.with(|r| {
         let mut x = r.get();
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
         r.set(x);
-        let x = x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32;
-        ((x * n as u64) >> 32) as usize
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     })
 }
 
 /// Fills `order` with a uniformly random permutation of its indices
-/// (Fisher–Yates).
+/// (Fisher–Yates). The swap indices come from as few 64-bit draws as
+/// possible: `j = (x * (i + 1)) >> 64` is uniform below `i + 1`
+/// (Lemire's multiply-shift), and the low half of the product is again a
+/// near-uniform 64-bit number for the next step. A fresh draw is taken
+/// before the product of the ranges used passes 2^32, so every index keeps
+/// at least 32 bits of entropy (bias below 2^-26 for 64 arms); a select
+/// over up to 12 arms needs a single draw.
 fn shuffled(order: &mut [u8]) -> &[u8] {
     for (i, o) in order.iter_mut().enumerate() {
         *o = i as u8;
     }
     // Loom needs every execution of a model to be deterministic: keep the
     // arms in order there (the shuffle has no atomics to explore anyway).
-    if cfg!(not(loom)) {
+    if cfg!(not(loom)) && order.len() > 1 {
+        let mut x = next_u64();
+        let mut used: u64 = 1;
         for i in (1..order.len()).rev() {
-            order.swap(i, below(i + 1));
+            let n = i as u64 + 1;
+            if used * n > 1 << 32 {
+                x = next_u64();
+                used = 1;
+            }
+            used *= n;
+            let wide = u128::from(x) * u128::from(n);
+            order.swap(i, (wide >> 64) as usize);
+            x = wide as u64;
         }
     }
     order
