@@ -242,11 +242,14 @@ impl<T> Inner<T> {
     /// receiver (`sendDirect`), else the buffer.
     #[inline(always)]
     pub(crate) fn try_send(&mut self, v: T) -> Result<Option<Waker>, TrySendError<T>> {
-        // The common case, small enough to inline into every send: room in
-        // the buffer and nobody to hand the value to.
-        if !self.closed && self.recvq.is_empty() && self.buf.len() < self.cap {
-            self.buf.push_back(v);
-            return Ok(None);
+        // The common cases, inlined into every send: nobody to hand the
+        // value to, so the buffer alone decides.
+        if !self.closed && self.recvq.is_empty() {
+            if self.buf.len() < self.cap {
+                self.buf.push_back(v);
+                return Ok(None);
+            }
+            return Err(TrySendError::Full(v));
         }
         self.try_send_slow(v)
     }
@@ -272,12 +275,14 @@ impl<T> Inner<T> {
     /// with no buffer, the oldest parked sender's value is taken directly.
     #[inline(always)]
     pub(crate) fn try_recv(&mut self) -> Result<(T, Option<Waker>), TryRecvError> {
-        // The common case, inlined: a buffered value and no parked sender
-        // to pull in behind it.
+        // The common cases, inlined: no parked sender to pull in behind a
+        // buffered value, so the buffer alone decides.
         if self.sendq.is_empty() {
-            if let Some(v) = self.buf.pop_front() {
-                return Ok((v, None));
-            }
+            return match self.buf.pop_front() {
+                Some(v) => Ok((v, None)),
+                None if self.closed => Err(TryRecvError::Closed),
+                None => Err(TryRecvError::Empty),
+            };
         }
         self.try_recv_slow()
     }

@@ -323,9 +323,9 @@ impl<'a, T> SendFuture<'a, T> {
                 // Build the op in place and park it under the lock we
                 // already hold (the guard borrows the channel, not the
                 // future).
-                let op = self.op.insert(SendOp::new(Some(v)));
+                let op = self.op.insert(SendOp::parking(v, cx.waker()));
                 // SAFETY: the op now lives in the pinned future for good.
-                unsafe { Pin::new_unchecked(op) }.park(&mut g, cx);
+                unsafe { Pin::new_unchecked(op) }.enqueue(&mut g);
                 Poll::Pending
             }
         }
@@ -433,9 +433,9 @@ impl<'a, T> RecvFuture<'a, T> {
             Err(TryRecvError::Empty) => {
                 // Build the op in place and park it under the lock we
                 // already hold.
-                let op = self.op.insert(RecvOp::new());
+                let op = self.op.insert(RecvOp::parking(cx.waker()));
                 // SAFETY: the op now lives in the pinned future for good.
-                unsafe { Pin::new_unchecked(op) }.park(&mut g, cx);
+                unsafe { Pin::new_unchecked(op) }.enqueue(&mut g);
                 Poll::Pending
             }
         }

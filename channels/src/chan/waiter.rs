@@ -110,6 +110,19 @@ impl Ctx {
         decode(self.state.load(Ordering::Acquire))
     }
 
+    /// A context for a single operation that is about to be queued for
+    /// the first time, with its waker already stored (saves the separate
+    /// `reset` on the park path).
+    #[inline]
+    pub(crate) fn single_waiting(waker: &Waker) -> Self {
+        Ctx {
+            state: AtomicUsize::new(WAITING),
+            waker: UnsafeCell::new(Some(waker.clone())),
+            take_waker: true,
+            _pin: PhantomPinned,
+        }
+    }
+
     /// Makes the context claimable again.
     ///
     /// # Safety
