@@ -256,6 +256,23 @@ impl<T> Inner<T> {
 
     #[inline(never)]
     fn try_send_slow(&mut self, v: T) -> Result<Option<Waker>, TrySendError<T>> {
+        self.send_any(v)
+    }
+
+    /// Buffers `v` if that is all a send has to do (room, and nobody
+    /// parked to hand it to); else gives it back. Inlined into every send.
+    #[inline(always)]
+    pub(crate) fn send_buffered(&mut self, v: T) -> Result<(), T> {
+        if !self.closed && self.recvq.is_empty() && self.buf.len() < self.cap {
+            self.buf.push_back(v);
+            return Ok(());
+        }
+        Err(v)
+    }
+
+    /// Every case of `try_send`, for callers that are already out of line.
+    #[inline(always)]
+    pub(crate) fn send_any(&mut self, v: T) -> Result<Option<Waker>, TrySendError<T>> {
         if self.closed {
             return Err(TrySendError::Closed(v));
         }
@@ -289,6 +306,23 @@ impl<T> Inner<T> {
 
     #[inline(never)]
     fn try_recv_slow(&mut self) -> Result<(T, Option<Waker>), TryRecvError> {
+        self.recv_any()
+    }
+
+    /// Takes the oldest buffered value if that is all a receive has to do
+    /// (no parked sender to pull in behind it). Inlined into every receive.
+    #[inline(always)]
+    pub(crate) fn recv_buffered(&mut self) -> Option<T> {
+        if self.sendq.is_empty() {
+            self.buf.pop_front()
+        } else {
+            None
+        }
+    }
+
+    /// Every case of `try_recv`, for callers that are already out of line.
+    #[inline(always)]
+    pub(crate) fn recv_any(&mut self) -> Result<(T, Option<Waker>), TryRecvError> {
         if let Some(v) = self.buf.pop_front() {
             let mut waker = None;
             if self.buf.len() < self.cap {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll, Waker};
+use std::task::{ready, Context, Poll};
 
 use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
@@ -275,13 +275,13 @@ impl<'a, T> Future for SendFuture<'a, T> {
             .take()
             .expect("send future polled after it completed");
         let mut g = chan.lock();
-        match g.try_send(v) {
-            Ok(None) => {
+        match g.send_buffered(v) {
+            Ok(()) => {
                 drop(g);
                 spent.made_progress();
                 Poll::Ready(Ok(()))
             }
-            other => this.send_slow(g, other, spent, cx),
+            Err(v) => this.send_slow(g, v, spent, cx),
         }
     }
 }
@@ -297,17 +297,17 @@ impl<'a, T> SendFuture<'a, T> {
         unsafe { Pin::new_unchecked(op) }.poll_send(chan, cx)
     }
 
-    /// The first attempt did not simply buffer the value: wake the
-    /// receiver it went to, report the close, or park.
+    /// The first attempt could not simply buffer the value: hand it to a
+    /// parked receiver, report the close, or park.
     #[inline(never)]
     fn send_slow(
         &mut self,
         mut g: ChanGuard<'a, T>,
-        attempt: Result<Option<Waker>, TrySendError<T>>,
+        v: T,
         spent: goro_coop::Spent,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SendError<T>>> {
-        match attempt {
+        match g.send_any(v) {
             Ok(w) => {
                 drop(g);
                 wake(w);
@@ -384,13 +384,13 @@ impl<'a, T> Future for RecvFuture<'a, T> {
         }
         let spent = ready!(goro_coop::poll_proceed(cx));
         let mut g = chan.lock();
-        match g.try_recv() {
-            Ok((v, None)) => {
+        match g.recv_buffered() {
+            Some(v) => {
                 drop(g);
                 spent.made_progress();
                 Poll::Ready(Some(v))
             }
-            other => this.recv_slow(g, other, spent, cx),
+            None => this.recv_slow(g, spent, cx),
         }
     }
 }
@@ -408,17 +408,16 @@ impl<'a, T> RecvFuture<'a, T> {
         }
     }
 
-    /// The first attempt found no plain buffered value: wake the sender
-    /// whose value came with it, report the close, or park.
+    /// The first attempt found no plain buffered value: take a parked
+    /// sender's value, report the close, or park.
     #[inline(never)]
     fn recv_slow(
         &mut self,
         mut g: ChanGuard<'a, T>,
-        attempt: Result<(T, Option<Waker>), TryRecvError>,
         spent: goro_coop::Spent,
         cx: &mut Context<'_>,
     ) -> Poll<Option<T>> {
-        match attempt {
+        match g.recv_any() {
             Ok((v, w)) => {
                 drop(g);
                 wake(w);
