@@ -116,6 +116,15 @@ impl<T> Chan<T> {
         }
     }
 
+    /// The lock, if nobody holds it right now.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Option<ChanGuard<'_, T>> {
+        Some(ChanGuard {
+            inner: self.inner.try_lock()?,
+            ready: &self.ready,
+        })
+    }
+
     /// Whether a receive might complete now: false means it would not have
     /// as of the last unlock this thread has synchronised with.
     #[inline]

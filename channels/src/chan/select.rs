@@ -9,8 +9,13 @@
 //!    operation that can complete now, under its channel's lock alone. The
 //!    first ready arm of a uniform random permutation is uniform among the
 //!    ready arms, which is the fairness the tests check. Future arms are
-//!    polled in the same order. With a `default` arm and nothing ready, the
-//!    select ends here.
+//!    polled in the same order. Two refinements keep the pass cheap: a
+//!    channel whose readiness hint ("Readiness hint" in `core.rs`) says it
+//!    cannot complete is skipped without locking it, and a channel whose
+//!    lock is held at that instant is passed over and retried, waiting for
+//!    the lock, only if no other arm completes (its holder may be a sender
+//!    on another core; waiting would cost the lock's microsecond backoff).
+//!    With a `default` arm and nothing ready, the select ends here.
 //! 2. *Register.* Reset the context to `WAITING`, then queue a waiter on each
 //!    channel arm's channel, one lock at a time (no lock ordering is needed
 //!    because no two locks are ever held together). If a channel turns out
@@ -47,8 +52,9 @@ pub trait Arm {
     /// Whether this arm is a future (polled) rather than a channel operation.
     fn is_future(&self) -> bool;
     /// Complete now if possible (the select is registered nowhere), writing
-    /// the arm's output. Returns whether it completed.
-    fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool;
+    /// the arm's output. With `wait` false, a channel whose lock is held
+    /// right now is not waited for (`Try::Busy`).
+    fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>, wait: bool) -> Try;
     /// Queue a waiter bound to `ctx` as arm `index`, unless the channel is
     /// ready now; returns `true` (not queued) in that case.
     fn register(self: Pin<&mut Self>, ctx: &Ctx, index: usize) -> bool;
@@ -64,6 +70,17 @@ pub trait Arm {
     /// The context was committed at this arm, but the select is being
     /// dropped: give a received value back to its channel.
     fn undo(self: Pin<&mut Self>);
+}
+
+/// What one arm's attempt in the try phase found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Try {
+    /// The operation took effect (or a future completed).
+    Done,
+    /// Not ready now.
+    NotReady,
+    /// The channel's lock was held and the attempt did not wait for it.
+    Busy,
 }
 
 /// The arms of one select as a cons list `(A0, (A1, (A2, ())))`, which the
@@ -194,10 +211,29 @@ impl<L: ArmList> Future for Select<L> {
             // Phase 1: try every arm in random order.
             let mut order = [0u8; MAX_ARMS];
             let order = shuffled(&mut order[..L::LEN]);
+            // A channel whose lock is held right now is passed over at
+            // first and only waited for if no other arm completes: the
+            // holder is often a producer parking on the other core, and its
+            // lock's backoff is microseconds long.
+            let mut busy = 0u64;
             for &i in order.iter() {
-                if this.arms().arm(i as usize).try_now(cx) {
-                    spent.made_progress();
-                    return Poll::Ready(());
+                match this.arms().arm(i as usize).try_now(cx, false) {
+                    Try::Done => {
+                        spent.made_progress();
+                        return Poll::Ready(());
+                    }
+                    Try::Busy => busy |= 1 << i,
+                    Try::NotReady => {}
+                }
+            }
+            if busy != 0 {
+                for &i in order.iter() {
+                    if busy & (1 << i) != 0
+                        && this.arms().arm(i as usize).try_now(cx, true) == Try::Done
+                    {
+                        spent.made_progress();
+                        return Poll::Ready(());
+                    }
                 }
             }
             if this.has_default {
@@ -293,27 +329,34 @@ impl<T> Arm for RecvArm<'_, T> {
         false
     }
 
-    fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>) -> bool {
+    fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>, wait: bool) -> Try {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
         let chan = &*this.rx.chan;
         // `never` keeps its hint clear.
         if !chan.recv_hint() {
-            return false;
+            return Try::NotReady;
         }
-        let mut g = chan.lock();
+        let mut g = if wait {
+            chan.lock()
+        } else {
+            match chan.try_lock() {
+                Some(g) => g,
+                None => return Try::Busy,
+            }
+        };
         match g.try_recv() {
             Ok((v, w)) => {
                 drop(g);
                 wake(w);
                 *this.out = Some(Some(v));
-                true
+                Try::Done
             }
             Err(TryRecvError::Closed) => {
                 *this.out = Some(None);
-                true
+                Try::Done
             }
-            Err(TryRecvError::Empty) => false,
+            Err(TryRecvError::Empty) => Try::NotReady,
         }
     }
 
@@ -397,30 +440,38 @@ impl<T> Arm for SendArm<'_, T> {
         false
     }
 
-    fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>) -> bool {
+    fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>, wait: bool) -> Try {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
-        if !this.tx.chan.send_hint() {
-            return false;
+        let chan = &*this.tx.chan;
+        if !chan.send_hint() {
+            return Try::NotReady;
         }
+        let mut g = if wait {
+            chan.lock()
+        } else {
+            match chan.try_lock() {
+                Some(g) => g,
+                None => return Try::Busy,
+            }
+        };
         let Some(v) = this.waiter.take_slot() else {
             unreachable!("a send arm holds its value until it completes")
         };
-        let mut g = this.tx.chan.lock();
         match g.try_send(v) {
             Ok(w) => {
                 drop(g);
                 wake(w);
                 *this.out = Some(Ok(()));
-                true
+                Try::Done
             }
             Err(TrySendError::Closed(v)) => {
                 *this.out = Some(Err(SendError(v)));
-                true
+                Try::Done
             }
             Err(TrySendError::Full(v)) => {
                 this.waiter.put_slot(v);
-                false
+                Try::NotReady
             }
         }
     }
@@ -485,7 +536,7 @@ impl<F: Future> Arm for FutArm<'_, F> {
         true
     }
 
-    fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+    fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>, _wait: bool) -> Try {
         // SAFETY: structural pinning of `fut`; it is never moved.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above.
@@ -493,9 +544,9 @@ impl<F: Future> Arm for FutArm<'_, F> {
         match fut.poll(cx) {
             Poll::Ready(v) => {
                 *this.out = Some(v);
-                true
+                Try::Done
             }
-            Poll::Pending => false,
+            Poll::Pending => Try::NotReady,
         }
     }
 
