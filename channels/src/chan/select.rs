@@ -566,10 +566,13 @@ impl<F: Future> Arm for FutArm<'_, F> {
 }
 
 thread_local! {
-    /// xorshift64* state for the arm shuffle; seeded per thread.
-    static RNG: Cell<u64> = Cell::new(seed());
+    /// xorshift64* state for the arm shuffle; 0 until the thread's first
+    /// select seeds it (a `const` initialiser keeps each access a plain
+    /// thread-local load, with no lazy-initialisation check).
+    static RNG: Cell<u64> = const { Cell::new(0) };
 }
 
+#[cold]
 fn seed() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     // Relaxed: the counter only has to hand out distinct numbers.
@@ -580,9 +583,13 @@ fn seed() -> u64 {
 }
 
 /// The next 64 random bits of this thread's xorshift64* generator.
+#[inline]
 fn next_u64() -> u64 {
     RNG.with(|r| {
         let mut x = r.get();
+        if x == 0 {
+            x = seed();
+        }
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
@@ -599,6 +606,7 @@ fn next_u64() -> u64 {
 /// before the product of the ranges used passes 2^32, so every index keeps
 /// at least 32 bits of entropy (bias below 2^-26 for 64 arms); a select
 /// over up to 12 arms needs a single draw.
+#[inline]
 fn shuffled(order: &mut [u8]) -> &[u8] {
     for (i, o) in order.iter_mut().enumerate() {
         *o = i as u8;
