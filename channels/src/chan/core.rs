@@ -37,10 +37,9 @@
 //! `default` is never missed.
 
 use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::task::Waker;
-
-use std::ops::{Deref, DerefMut};
 
 use super::lock::{Guard, Lock};
 use super::waiter::{claim, Claim, Ctx, State, Waiter};
