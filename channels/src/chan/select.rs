@@ -182,10 +182,6 @@ impl<L: ArmList> Future for Select<L> {
         let spent = ready!(goro_coop::poll_proceed(cx));
         // SAFETY: nothing is moved out of the pinned select.
         let this = unsafe { self.get_unchecked_mut() };
-        let has_futures = *this.has_futures.get_or_insert_with(|| {
-            let mut arms = unsafe_arms(&mut this.arms);
-            (0..L::LEN).any(|i| arms.as_mut().arm(i).is_future())
-        });
         if this.registered {
             match this.ctx.state() {
                 State::Claimed(arm) | State::Done(arm) => {
@@ -194,6 +190,12 @@ impl<L: ArmList> Future for Select<L> {
                     return Poll::Ready(());
                 }
                 State::Waiting => {
+                    // Computed on the first spurious poll only: a select
+                    // that completes on its first poll never needs it.
+                    let has_futures = *this.has_futures.get_or_insert_with(|| {
+                        let mut arms = unsafe_arms(&mut this.arms);
+                        (0..L::LEN).any(|i| arms.as_mut().arm(i).is_future())
+                    });
                     if !has_futures && this.ctx.waker_will_wake(cx.waker()) {
                         return Poll::Pending;
                     }
