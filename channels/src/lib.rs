@@ -43,6 +43,11 @@
 //!   send/recv pair from 36 to 14 ns on one thread.
 //! * `lock.rs` — why the channel lock spins instead of sleeping.
 //!
+//! The first attempt of a `send`/`recv` (lock, buffer push or pop, unlock)
+//! is inlined into the caller and everything else is out of line, and a
+//! select reads a per-channel readiness hint before it locks anything
+//! ("Readiness hint" in `core.rs`).
+//!
 //! ## Rejected designs
 //!
 //! * *Lock every channel of a select in address order* (Go's `selectgo`).
@@ -58,12 +63,18 @@
 //!   in the pinned future instead, and the future's `Drop` unqueues them
 //!   under the lock before the memory goes.
 //! * *A lock-free buffer for buffered channels* (Vyukov's bounded MPMC
-//!   array, as crossbeam's array flavour and `concurrent-queue` use). It
-//!   takes the lock out of the uncontended path, but then "is anyone
-//!   waiting?" must be re-checked around every push and pop, and a select
-//!   can no longer learn under one lock that a channel is both empty and
-//!   has nobody to commit it. Not done yet; see docs/channels.md for the
-//!   measurements that would justify it.
+//!   array, as crossbeam's array flavour and `concurrent-queue` use it, with
+//!   the lock kept for parked waiters). Built and measured (git history:
+//!   "lock-free ring flavour ... (experiment)"): on this project's 2-core
+//!   machine it was slower than the lock on every buffered workload. With
+//!   the lock, a core that finds it taken backs off for microseconds while
+//!   the holder runs many operations with every line it needs in its own
+//!   cache; with the ring both cores work on the same slots at once, and
+//!   each push and pop misses on the slot, the index CAS and the "anyone
+//!   parked?" flag. It also turns a commit of a buffered waiter into a mere
+//!   wake-up (a ring cannot take a value back at its head), so a woken
+//!   receiver must retry and pass unused wake-ups on. Worth revisiting only
+//!   with more cores than tasks; see docs/channels.md.
 //!
 //! ## Coop budget
 //!

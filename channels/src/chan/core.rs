@@ -22,15 +22,29 @@
 //! The lock is held only for these queue and buffer operations: wakers are
 //! called after it is released, and no user code runs under it (values are
 //! moved, never dropped, inside the critical section).
+//!
+//! ## Readiness hint
+//!
+//! `Chan::ready` holds two bits, "a receive would complete" and "a send
+//! would complete", recomputed from `Inner` at every unlock (the guard's
+//! `Drop`). A select's first pass reads them without the lock and skips
+//! the arms whose bit is clear, so a select over mostly empty channels locks
+//! only the ones worth trying. The bits are only a hint: a stale "not
+//! ready" costs nothing but a round of the register phase, which checks
+//! under each lock and retries; a stale "ready" costs one lock. A reader
+//! that has synchronised with an unlock (by any means) sees that unlock's
+//! bits or newer ones, so a send that happens-before a `select!` with
+//! `default` is never missed.
 
 use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::task::Waker;
 
 use super::lock::{Guard, Lock};
 use super::waiter::{claim, Claim, Ctx, State, Waiter};
 use super::{TryRecvError, TrySendError};
-use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 /// A channel's shared state: what every `Sender` and `Receiver` points at.
 pub(crate) struct Chan<T> {
@@ -47,7 +61,15 @@ pub(crate) struct Chan<T> {
     pub(crate) receivers: AtomicUsize,
     /// `chan::never()`: nothing is ever sent, and the channel never closes.
     pub(crate) never: bool,
+    /// `RECV_READY | SEND_READY`: what a receive or a send would find right
+    /// now, as of the last unlock (see "Readiness hint").
+    ready: AtomicU8,
 }
+
+/// A receive would complete now (a value, a parked sender, or closed).
+const RECV_READY: u8 = 1;
+/// A send would complete now (room, a parked receiver, or closed).
+const SEND_READY: u8 = 2;
 
 pub(crate) struct Inner<T> {
     buf: VecDeque<T>,
@@ -66,15 +88,17 @@ unsafe impl<T: Send> Send for Inner<T> {}
 
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize, never: bool) -> Self {
+        let inner = Inner {
+            // Rendezvous channels only ever buffer re-injected values.
+            buf: VecDeque::with_capacity(cap.min(1024)),
+            cap,
+            closed: false,
+            recvq: VecDeque::new(),
+            sendq: VecDeque::new(),
+        };
         Chan {
-            inner: Lock::new(Inner {
-                // Rendezvous channels only ever buffer re-injected values.
-                buf: VecDeque::with_capacity(cap.min(1024)),
-                cap,
-                closed: false,
-                recvq: VecDeque::new(),
-                sendq: VecDeque::new(),
-            }),
+            ready: AtomicU8::new(if never { 0 } else { inner.readiness() }),
+            inner: Lock::new(inner),
             cap,
             closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
@@ -84,8 +108,36 @@ impl<T> Chan<T> {
     }
 
     #[inline]
-    pub(crate) fn lock(&self) -> Guard<'_, Inner<T>> {
-        self.inner.lock()
+    pub(crate) fn lock(&self) -> ChanGuard<'_, T> {
+        ChanGuard {
+            inner: self.inner.lock(),
+            ready: &self.ready,
+        }
+    }
+
+    /// The lock, if nobody holds it right now.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Option<ChanGuard<'_, T>> {
+        Some(ChanGuard {
+            inner: self.inner.try_lock()?,
+            ready: &self.ready,
+        })
+    }
+
+    /// Whether a receive might complete now: false means it would not have
+    /// as of the last unlock this thread has synchronised with.
+    #[inline]
+    pub(crate) fn recv_hint(&self) -> bool {
+        // Relaxed: a hint only ("Readiness hint"); coherence gives us the
+        // last store that happens-before this load, or a newer one.
+        self.ready.load(Ordering::Relaxed) & RECV_READY != 0
+    }
+
+    /// As `recv_hint`, for a send.
+    #[inline]
+    pub(crate) fn send_hint(&self) -> bool {
+        // Relaxed: as in `recv_hint`.
+        self.ready.load(Ordering::Relaxed) & SEND_READY != 0
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -113,6 +165,39 @@ impl<T> Chan<T> {
     }
 }
 
+/// The channel lock's guard. Unlocking first publishes the readiness hint
+/// ("Readiness hint"), so every change to the buffer, the queues or
+/// `closed` is reflected in it by the time the lock is free.
+pub(crate) struct ChanGuard<'a, T> {
+    inner: Guard<'a, Inner<T>>,
+    ready: &'a AtomicU8,
+}
+
+impl<T> Deref for ChanGuard<'_, T> {
+    type Target = Inner<T>;
+    #[inline(always)]
+    fn deref(&self) -> &Inner<T> {
+        &self.inner
+    }
+}
+
+impl<T> DerefMut for ChanGuard<'_, T> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Inner<T> {
+        &mut self.inner
+    }
+}
+
+impl<T> Drop for ChanGuard<'_, T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // Relaxed: the lock's own release (right after, when `inner`
+        // drops) orders this store for the next holder, and lock-free
+        // readers only take it as a hint.
+        self.ready.store(self.inner.readiness(), Ordering::Relaxed);
+    }
+}
+
 /// Wakes a waker returned by a core operation (after the lock is released).
 #[inline]
 pub(crate) fn wake(w: Option<Waker>) {
@@ -122,6 +207,20 @@ pub(crate) fn wake(w: Option<Waker>) {
 }
 
 impl<T> Inner<T> {
+    /// `RECV_READY | SEND_READY` for the current state. Stale waiters count
+    /// as live: the hint may say "ready" when a locked attempt would not.
+    #[inline(always)]
+    fn readiness(&self) -> u8 {
+        let mut r = 0;
+        if self.closed || !self.buf.is_empty() || !self.sendq.is_empty() {
+            r |= RECV_READY;
+        }
+        if self.closed || self.buf.len() < self.cap || !self.recvq.is_empty() {
+            r |= SEND_READY;
+        }
+        r
+    }
+
     /// Pops waiters until one can be claimed; stale ones are dropped.
     #[inline]
     fn pop_live(q: &mut VecDeque<NonNull<Waiter<T>>>) -> Option<Claim<T>> {
@@ -149,8 +248,39 @@ impl<T> Inner<T> {
     /// Sends without waiting. On success returns a waker to call after
     /// unlocking. Go's `chansend` fast paths: direct hand-off to a parked
     /// receiver (`sendDirect`), else the buffer.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_send(&mut self, v: T) -> Result<Option<Waker>, TrySendError<T>> {
+        // The common cases, inlined into every send: nobody to hand the
+        // value to, so the buffer alone decides.
+        if !self.closed && self.recvq.is_empty() {
+            if self.buf.len() < self.cap {
+                self.buf.push_back(v);
+                return Ok(None);
+            }
+            return Err(TrySendError::Full(v));
+        }
+        self.try_send_slow(v)
+    }
+
+    #[inline(never)]
+    fn try_send_slow(&mut self, v: T) -> Result<Option<Waker>, TrySendError<T>> {
+        self.send_any(v)
+    }
+
+    /// Buffers `v` if that is all a send has to do (room, and nobody
+    /// parked to hand it to); else gives it back. Inlined into every send.
+    #[inline(always)]
+    pub(crate) fn send_buffered(&mut self, v: T) -> Result<(), T> {
+        if !self.closed && self.recvq.is_empty() && self.buf.len() < self.cap {
+            self.buf.push_back(v);
+            return Ok(());
+        }
+        Err(v)
+    }
+
+    /// Every case of `try_send`, for callers that are already out of line.
+    #[inline(always)]
+    pub(crate) fn send_any(&mut self, v: T) -> Result<Option<Waker>, TrySendError<T>> {
         if self.closed {
             return Err(TrySendError::Closed(v));
         }
@@ -168,8 +298,39 @@ impl<T> Inner<T> {
     /// Receives without waiting. Go's `chanrecv`: from a full buffer, the
     /// head is taken and the oldest parked sender's value moves to the tail;
     /// with no buffer, the oldest parked sender's value is taken directly.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_recv(&mut self) -> Result<(T, Option<Waker>), TryRecvError> {
+        // The common cases, inlined: no parked sender to pull in behind a
+        // buffered value, so the buffer alone decides.
+        if self.sendq.is_empty() {
+            return match self.buf.pop_front() {
+                Some(v) => Ok((v, None)),
+                None if self.closed => Err(TryRecvError::Closed),
+                None => Err(TryRecvError::Empty),
+            };
+        }
+        self.try_recv_slow()
+    }
+
+    #[inline(never)]
+    fn try_recv_slow(&mut self) -> Result<(T, Option<Waker>), TryRecvError> {
+        self.recv_any()
+    }
+
+    /// Takes the oldest buffered value if that is all a receive has to do
+    /// (no parked sender to pull in behind it). Inlined into every receive.
+    #[inline(always)]
+    pub(crate) fn recv_buffered(&mut self) -> Option<T> {
+        if self.sendq.is_empty() {
+            self.buf.pop_front()
+        } else {
+            None
+        }
+    }
+
+    /// Every case of `try_recv`, for callers that are already out of line.
+    #[inline(always)]
+    pub(crate) fn recv_any(&mut self) -> Result<(T, Option<Waker>), TryRecvError> {
         if let Some(v) = self.buf.pop_front() {
             let mut waker = None;
             if self.buf.len() < self.cap {

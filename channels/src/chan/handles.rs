@@ -11,7 +11,7 @@ use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 
 use super::block::block_on;
-use super::core::{wake, Chan};
+use super::core::{wake, Chan, ChanGuard};
 use super::ops::{RecvOp, SendOp};
 use super::{SendError, TryRecvError, TrySendError};
 use crate::loom::sync::atomic::Ordering;
@@ -258,15 +258,16 @@ impl<T> SendFuture<'_, T> {
 impl<'a, T> Future for SendFuture<'a, T> {
     type Output = Result<(), SendError<T>>;
 
-    #[inline]
+    /// The first attempt is inlined into the caller; parking and every
+    /// later poll are out of line.
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let chan: &'a Chan<T> = self.chan;
         // SAFETY: `op` is structurally pinned (see `parts`) and is only
-        // assigned below while it is `None`.
+        // assigned (in `send_slow`) while it is `None`.
         let this = unsafe { self.get_unchecked_mut() };
-        if let Some(op) = this.op.as_mut() {
-            // SAFETY: as above.
-            return unsafe { Pin::new_unchecked(op) }.poll_send(chan, cx);
+        if this.op.is_some() {
+            return this.poll_op(cx);
         }
         let spent = ready!(goro_coop::poll_proceed(cx));
         let v = this
@@ -274,7 +275,39 @@ impl<'a, T> Future for SendFuture<'a, T> {
             .take()
             .expect("send future polled after it completed");
         let mut g = chan.lock();
-        match g.try_send(v) {
+        match g.send_buffered(v) {
+            Ok(()) => {
+                drop(g);
+                spent.made_progress();
+                Poll::Ready(Ok(()))
+            }
+            Err(v) => this.send_slow(g, v, spent, cx),
+        }
+    }
+}
+
+impl<'a, T> SendFuture<'a, T> {
+    /// A later poll: the op exists.
+    #[inline(never)]
+    fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        let chan: &'a Chan<T> = self.chan;
+        let op = self.op.as_mut().expect("called only with an op");
+        // SAFETY: `self` is pinned (we came from `poll`), and `op` is
+        // structurally pinned.
+        unsafe { Pin::new_unchecked(op) }.poll_send(chan, cx)
+    }
+
+    /// The first attempt could not simply buffer the value: hand it to a
+    /// parked receiver, report the close, or park.
+    #[inline(never)]
+    fn send_slow(
+        &mut self,
+        mut g: ChanGuard<'a, T>,
+        v: T,
+        spent: goro_coop::Spent,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        match g.send_any(v) {
             Ok(w) => {
                 drop(g);
                 wake(w);
@@ -287,12 +320,12 @@ impl<'a, T> Future for SendFuture<'a, T> {
                 Poll::Ready(Err(SendError(v)))
             }
             Err(TrySendError::Full(v)) => {
-                // Slow path: build the op in place and park it under the
-                // lock we already hold (the guard borrows the channel, not
-                // the future).
-                let op = this.op.insert(SendOp::new(Some(v)));
+                // Build the op in place and park it under the lock we
+                // already hold (the guard borrows the channel, not the
+                // future).
+                let op = self.op.insert(SendOp::parking(v, cx.waker()));
                 // SAFETY: the op now lives in the pinned future for good.
-                unsafe { Pin::new_unchecked(op) }.park(&mut g, cx);
+                unsafe { Pin::new_unchecked(op) }.enqueue(&mut g);
                 Poll::Pending
             }
         }
@@ -338,22 +371,53 @@ impl<T> RecvFuture<'_, T> {
 impl<'a, T> Future for RecvFuture<'a, T> {
     type Output = Option<T>;
 
-    #[inline]
+    /// The first attempt is inlined into the caller; parking and every
+    /// later poll are out of line.
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let chan: &'a Chan<T> = self.chan;
         // SAFETY: `op` is structurally pinned (see `parts`) and is only
-        // assigned below while it is `None`.
+        // assigned (in `recv_slow`) while it is `None`.
         let this = unsafe { self.get_unchecked_mut() };
-        if let Some(op) = this.op.as_mut() {
-            // SAFETY: as above.
-            return unsafe { Pin::new_unchecked(op) }.poll_recv(chan, cx);
-        }
-        if chan.never {
-            return Poll::Pending;
+        if this.op.is_some() || chan.never {
+            return this.poll_op(cx);
         }
         let spent = ready!(goro_coop::poll_proceed(cx));
         let mut g = chan.lock();
-        match g.try_recv() {
+        match g.recv_buffered() {
+            Some(v) => {
+                drop(g);
+                spent.made_progress();
+                Poll::Ready(Some(v))
+            }
+            None => this.recv_slow(g, spent, cx),
+        }
+    }
+}
+
+impl<'a, T> RecvFuture<'a, T> {
+    /// A later poll (the op exists), or a receive from `never`.
+    #[inline(never)]
+    fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let chan: &'a Chan<T> = self.chan;
+        match self.op.as_mut() {
+            // SAFETY: `self` is pinned (we came from `poll`), and `op` is
+            // structurally pinned.
+            Some(op) => unsafe { Pin::new_unchecked(op) }.poll_recv(chan, cx),
+            None => Poll::Pending, // `never`
+        }
+    }
+
+    /// The first attempt found no plain buffered value: take a parked
+    /// sender's value, report the close, or park.
+    #[inline(never)]
+    fn recv_slow(
+        &mut self,
+        mut g: ChanGuard<'a, T>,
+        spent: goro_coop::Spent,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<T>> {
+        match g.recv_any() {
             Ok((v, w)) => {
                 drop(g);
                 wake(w);
@@ -366,11 +430,11 @@ impl<'a, T> Future for RecvFuture<'a, T> {
                 Poll::Ready(None)
             }
             Err(TryRecvError::Empty) => {
-                // Slow path: build the op in place and park it under the
-                // lock we already hold.
-                let op = this.op.insert(RecvOp::new());
+                // Build the op in place and park it under the lock we
+                // already hold.
+                let op = self.op.insert(RecvOp::parking(cx.waker()));
                 // SAFETY: the op now lives in the pinned future for good.
-                unsafe { Pin::new_unchecked(op) }.park(&mut g, cx);
+                unsafe { Pin::new_unchecked(op) }.enqueue(&mut g);
                 Poll::Pending
             }
         }

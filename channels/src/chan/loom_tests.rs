@@ -93,3 +93,52 @@ fn select_commits_exactly_one_of_two_rendezvous_sends() {
         assert_eq!(rx2.try_recv(), Err(TryRecvError::Closed));
     });
 }
+
+#[test]
+fn repoll_with_a_new_waker_races_the_commit() {
+    // A single receive is claimed without a CAS (see `claim`); its owner
+    // re-polling with another waker must either see the commit or leave a
+    // waker the committer will use.
+    loom::model(|| {
+        let (tx, rx) = chan::bounded::<u32>(0);
+        let t = thread::spawn(move || block_on(tx.send(4)));
+        let mut recv = pin!(rx.recv());
+        let first = recv.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        let got = match first {
+            Poll::Ready(v) => v,
+            // The second poll installs a real waker, then block_on waits.
+            Poll::Pending => block_on(recv),
+        };
+        assert_eq!(got, Some(4));
+        assert_eq!(t.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn select_default_sees_a_send_that_happened_before() {
+    // The select's first pass skips channels by a lock-free readiness hint
+    // ("Readiness hint" in core.rs); a send that happens-before the select
+    // must still be found, not reported as `default`.
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    use loom::sync::Arc;
+    loom::model(|| {
+        let (tx, rx) = chan::bounded::<u32>(1);
+        let sent = Arc::new(AtomicBool::new(false));
+        let t = {
+            let sent = sent.clone();
+            thread::spawn(move || {
+                tx.try_send(5).unwrap();
+                sent.store(true, Ordering::Release);
+                tx // keep the channel open
+            })
+        };
+        if sent.load(Ordering::Acquire) {
+            let got = crate::select_blocking! {
+                recv(rx) -> v => v,
+                default => None,
+            };
+            assert_eq!(got, Some(5));
+        }
+        drop(t.join().unwrap());
+    });
+}

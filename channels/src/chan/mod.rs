@@ -66,6 +66,6 @@ fn pair<T>(chan: Chan<T>) -> (Sender<T>, Receiver<T>) {
 #[doc(hidden)]
 pub mod __private {
     pub use super::block::block_on;
-    pub use super::select::{fut_arm, recv_arm, select, send_arm, Arm, ArmList};
+    pub use super::select::{fut_arm, recv_arm, select, send_arm, Arm, ArmList, Try};
     pub use super::waiter::Ctx;
 }

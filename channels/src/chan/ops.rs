@@ -9,7 +9,7 @@
 
 use std::marker::PhantomPinned;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 
 use super::core::{wake, Chan, Inner};
 use super::waiter::{Ctx, State, Waiter};
@@ -39,6 +39,29 @@ impl<T> RecvOp<T> {
             registered: false,
             _pin: PhantomPinned,
         }
+    }
+
+    /// An op for a receive that parks right away: its context already
+    /// holds `waker`. Queue it with [`RecvOp::enqueue`] once pinned.
+    #[inline]
+    pub(crate) fn parking(waker: &Waker) -> Self {
+        RecvOp {
+            ctx: Ctx::single_waiting(waker),
+            waiter: Waiter::new(None),
+            registered: false,
+            _pin: PhantomPinned,
+        }
+    }
+
+    /// Queues an op made by [`RecvOp::parking`] on the channel whose lock
+    /// `g` is (the caller found nothing to receive under it).
+    #[inline]
+    pub(crate) fn enqueue(self: Pin<&mut Self>, g: &mut Inner<T>) {
+        // SAFETY: nothing is moved out of the pinned op.
+        let this = unsafe { self.get_unchecked_mut() };
+        this.waiter.bind(&this.ctx, 0);
+        g.push_recv(this.waiter.ptr());
+        this.registered = true;
     }
 
     #[inline]
@@ -99,13 +122,17 @@ impl<T> RecvOp<T> {
 
     /// Withdraws a pending receive. A value already handed to it goes back
     /// to the channel, so a dropped receive never takes a value.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn cancel(self: Pin<&mut Self>, chan: &Chan<T>) {
+        if self.registered {
+            self.cancel_registered(chan);
+        }
+    }
+
+    #[inline(never)]
+    fn cancel_registered(self: Pin<&mut Self>, chan: &Chan<T>) {
         // SAFETY: nothing is moved out of the pinned op.
         let this = unsafe { self.get_unchecked_mut() };
-        if !this.registered {
-            return;
-        }
         this.registered = false;
         let mut g = chan.lock();
         g.remove_recv(this.waiter.ptr());
@@ -167,6 +194,29 @@ impl<T> SendOp<T> {
             }
             None => false,
         }
+    }
+
+    /// An op for a send that parks right away with `value`: its context
+    /// already holds `waker`. Queue it with [`SendOp::enqueue`] once pinned.
+    #[inline]
+    pub(crate) fn parking(value: T, waker: &Waker) -> Self {
+        SendOp {
+            ctx: Ctx::single_waiting(waker),
+            waiter: Waiter::new(Some(value)),
+            registered: false,
+            _pin: PhantomPinned,
+        }
+    }
+
+    /// Queues an op made by [`SendOp::parking`] on the channel whose lock
+    /// `g` is (the caller found it full under it).
+    #[inline]
+    pub(crate) fn enqueue(self: Pin<&mut Self>, g: &mut Inner<T>) {
+        // SAFETY: nothing is moved out of the pinned op.
+        let this = unsafe { self.get_unchecked_mut() };
+        this.waiter.bind(&this.ctx, 0);
+        g.push_send(this.waiter.ptr());
+        this.registered = true;
     }
 
     #[inline]
@@ -232,13 +282,17 @@ impl<T> SendOp<T> {
 
     /// Withdraws a pending send. If no receiver took the value yet, it stays
     /// in the op (and is dropped with it): a dropped send did not send.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn cancel(self: Pin<&mut Self>, chan: &Chan<T>) {
+        if self.registered {
+            self.cancel_registered(chan);
+        }
+    }
+
+    #[inline(never)]
+    fn cancel_registered(self: Pin<&mut Self>, chan: &Chan<T>) {
         // SAFETY: nothing is moved out of the pinned op.
         let this = unsafe { self.get_unchecked_mut() };
-        if !this.registered {
-            return;
-        }
         this.registered = false;
         chan.lock().remove_send(this.waiter.ptr());
     }

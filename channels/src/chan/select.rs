@@ -9,8 +9,13 @@
 //!    operation that can complete now, under its channel's lock alone. The
 //!    first ready arm of a uniform random permutation is uniform among the
 //!    ready arms, which is the fairness the tests check. Future arms are
-//!    polled in the same order. With a `default` arm and nothing ready, the
-//!    select ends here.
+//!    polled in the same order. Two refinements keep the pass cheap: a
+//!    channel whose readiness hint ("Readiness hint" in `core.rs`) says it
+//!    cannot complete is skipped without locking it, and a channel whose
+//!    lock is held at that instant is passed over and retried, waiting for
+//!    the lock, only if no other arm completes (its holder may be a sender
+//!    on another core; waiting would cost the lock's microsecond backoff).
+//!    With a `default` arm and nothing ready, the select ends here.
 //! 2. *Register.* Reset the context to `WAITING`, then queue a waiter on each
 //!    channel arm's channel, one lock at a time (no lock ordering is needed
 //!    because no two locks are ever held together). If a channel turns out
@@ -47,19 +52,35 @@ pub trait Arm {
     /// Whether this arm is a future (polled) rather than a channel operation.
     fn is_future(&self) -> bool;
     /// Complete now if possible (the select is registered nowhere), writing
-    /// the arm's output. Returns whether it completed.
-    fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool;
+    /// the arm's output. With `wait` false, a channel whose lock is held
+    /// right now is not waited for (`Try::Busy`).
+    fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>, wait: bool) -> Try;
     /// Queue a waiter bound to `ctx` as arm `index`, unless the channel is
     /// ready now; returns `true` (not queued) in that case.
     fn register(self: Pin<&mut Self>, ctx: &Ctx, index: usize) -> bool;
     /// Remove the queued waiter if it is still queued. Afterwards no
     /// counterparty is committing this arm.
     fn unregister(self: Pin<&mut Self>);
+    /// The arm's waiter was popped by the committer, which has finished
+    /// with it (the context is `DONE` at this arm): forget the registration
+    /// without locking the channel.
+    fn popped(self: Pin<&mut Self>);
     /// The context was committed at this arm: write the arm's output.
     fn complete(self: Pin<&mut Self>);
     /// The context was committed at this arm, but the select is being
     /// dropped: give a received value back to its channel.
     fn undo(self: Pin<&mut Self>);
+}
+
+/// What one arm's attempt in the try phase found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Try {
+    /// The operation took effect (or a future completed).
+    Done,
+    /// Not ready now.
+    NotReady,
+    /// The channel's lock was held and the attempt did not wait for it.
+    Busy,
 }
 
 /// The arms of one select as a cons list `(A0, (A1, (A2, ())))`, which the
@@ -142,7 +163,12 @@ impl<L: ArmList> Select<L> {
     /// The context was committed at `arm`: clean up and report it.
     fn finish(&mut self, arm: usize) {
         // Unregistering also waits out a committer that is between CLAIMED
-        // and DONE (it holds the lock we take).
+        // and DONE (it holds the lock we take). Once DONE, the committed
+        // arm's waiter is out of its queue and its committer is finished
+        // with it: that channel need not be locked.
+        if self.ctx.state() == State::Done(arm) {
+            self.arms().arm(arm).popped();
+        }
         self.unregister_all();
         debug_assert_eq!(self.ctx.state(), State::Done(arm));
         self.arms().arm(arm).complete();
@@ -156,10 +182,6 @@ impl<L: ArmList> Future for Select<L> {
         let spent = ready!(goro_coop::poll_proceed(cx));
         // SAFETY: nothing is moved out of the pinned select.
         let this = unsafe { self.get_unchecked_mut() };
-        let has_futures = *this.has_futures.get_or_insert_with(|| {
-            let mut arms = unsafe_arms(&mut this.arms);
-            (0..L::LEN).any(|i| arms.as_mut().arm(i).is_future())
-        });
         if this.registered {
             match this.ctx.state() {
                 State::Claimed(arm) | State::Done(arm) => {
@@ -168,6 +190,12 @@ impl<L: ArmList> Future for Select<L> {
                     return Poll::Ready(());
                 }
                 State::Waiting => {
+                    // Computed on the first spurious poll only: a select
+                    // that completes on its first poll never needs it.
+                    let has_futures = *this.has_futures.get_or_insert_with(|| {
+                        let mut arms = unsafe_arms(&mut this.arms);
+                        (0..L::LEN).any(|i| arms.as_mut().arm(i).is_future())
+                    });
                     if !has_futures && this.ctx.waker_will_wake(cx.waker()) {
                         return Poll::Pending;
                     }
@@ -185,10 +213,29 @@ impl<L: ArmList> Future for Select<L> {
             // Phase 1: try every arm in random order.
             let mut order = [0u8; MAX_ARMS];
             let order = shuffled(&mut order[..L::LEN]);
+            // A channel whose lock is held right now is passed over at
+            // first and only waited for if no other arm completes: the
+            // holder is often a producer parking on the other core, and its
+            // lock's backoff is microseconds long.
+            let mut busy = 0u64;
             for &i in order.iter() {
-                if this.arms().arm(i as usize).try_now(cx) {
-                    spent.made_progress();
-                    return Poll::Ready(());
+                match this.arms().arm(i as usize).try_now(cx, false) {
+                    Try::Done => {
+                        spent.made_progress();
+                        return Poll::Ready(());
+                    }
+                    Try::Busy => busy |= 1 << i,
+                    Try::NotReady => {}
+                }
+            }
+            if busy != 0 {
+                for &i in order.iter() {
+                    if busy & (1 << i) != 0
+                        && this.arms().arm(i as usize).try_now(cx, true) == Try::Done
+                    {
+                        spent.made_progress();
+                        return Poll::Ready(());
+                    }
                 }
             }
             if this.has_default {
@@ -284,26 +331,34 @@ impl<T> Arm for RecvArm<'_, T> {
         false
     }
 
-    fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>) -> bool {
+    fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>, wait: bool) -> Try {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
         let chan = &*this.rx.chan;
-        if chan.never {
-            return false;
+        // `never` keeps its hint clear.
+        if !chan.recv_hint() {
+            return Try::NotReady;
         }
-        let mut g = chan.lock();
+        let mut g = if wait {
+            chan.lock()
+        } else {
+            match chan.try_lock() {
+                Some(g) => g,
+                None => return Try::Busy,
+            }
+        };
         match g.try_recv() {
             Ok((v, w)) => {
                 drop(g);
                 wake(w);
                 *this.out = Some(Some(v));
-                true
+                Try::Done
             }
             Err(TryRecvError::Closed) => {
                 *this.out = Some(None);
-                true
+                Try::Done
             }
-            Err(TryRecvError::Empty) => false,
+            Err(TryRecvError::Empty) => Try::NotReady,
         }
     }
 
@@ -330,6 +385,11 @@ impl<T> Arm for RecvArm<'_, T> {
         if std::mem::take(&mut this.registered) {
             this.rx.chan.lock().remove_recv(this.waiter.ptr());
         }
+    }
+
+    fn popped(self: Pin<&mut Self>) {
+        // SAFETY: nothing is moved out of the pinned arm.
+        unsafe { self.get_unchecked_mut() }.registered = false;
     }
 
     fn complete(self: Pin<&mut Self>) {
@@ -382,27 +442,38 @@ impl<T> Arm for SendArm<'_, T> {
         false
     }
 
-    fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>) -> bool {
+    fn try_now(self: Pin<&mut Self>, _: &mut Context<'_>, wait: bool) -> Try {
         // SAFETY: nothing is moved out of the pinned arm.
         let this = unsafe { self.get_unchecked_mut() };
+        let chan = &*this.tx.chan;
+        if !chan.send_hint() {
+            return Try::NotReady;
+        }
+        let mut g = if wait {
+            chan.lock()
+        } else {
+            match chan.try_lock() {
+                Some(g) => g,
+                None => return Try::Busy,
+            }
+        };
         let Some(v) = this.waiter.take_slot() else {
             unreachable!("a send arm holds its value until it completes")
         };
-        let mut g = this.tx.chan.lock();
         match g.try_send(v) {
             Ok(w) => {
                 drop(g);
                 wake(w);
                 *this.out = Some(Ok(()));
-                true
+                Try::Done
             }
             Err(TrySendError::Closed(v)) => {
                 *this.out = Some(Err(SendError(v)));
-                true
+                Try::Done
             }
             Err(TrySendError::Full(v)) => {
                 this.waiter.put_slot(v);
-                false
+                Try::NotReady
             }
         }
     }
@@ -426,6 +497,11 @@ impl<T> Arm for SendArm<'_, T> {
         if std::mem::take(&mut this.registered) {
             this.tx.chan.lock().remove_send(this.waiter.ptr());
         }
+    }
+
+    fn popped(self: Pin<&mut Self>) {
+        // SAFETY: nothing is moved out of the pinned arm.
+        unsafe { self.get_unchecked_mut() }.registered = false;
     }
 
     fn complete(self: Pin<&mut Self>) {
@@ -462,7 +538,7 @@ impl<F: Future> Arm for FutArm<'_, F> {
         true
     }
 
-    fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+    fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>, _wait: bool) -> Try {
         // SAFETY: structural pinning of `fut`; it is never moved.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above.
@@ -470,9 +546,9 @@ impl<F: Future> Arm for FutArm<'_, F> {
         match fut.poll(cx) {
             Poll::Ready(v) => {
                 *this.out = Some(v);
-                true
+                Try::Done
             }
-            Poll::Pending => false,
+            Poll::Pending => Try::NotReady,
         }
     }
 
@@ -482,6 +558,8 @@ impl<F: Future> Arm for FutArm<'_, F> {
 
     fn unregister(self: Pin<&mut Self>) {}
 
+    fn popped(self: Pin<&mut Self>) {}
+
     fn complete(self: Pin<&mut Self>) {
         unreachable!("a future arm is never committed by a channel")
     }
@@ -490,10 +568,13 @@ impl<F: Future> Arm for FutArm<'_, F> {
 }
 
 thread_local! {
-    /// xorshift64* state for the arm shuffle; seeded per thread.
-    static RNG: Cell<u64> = Cell::new(seed());
+    /// xorshift64* state for the arm shuffle; 0 until the thread's first
+    /// select seeds it (a `const` initialiser keeps each access a plain
+    /// thread-local load, with no lazy-initialisation check).
+    static RNG: Cell<u64> = const { Cell::new(0) };
 }
 
+#[cold]
 fn seed() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     // Relaxed: the counter only has to hand out distinct numbers.
@@ -503,31 +584,50 @@ fn seed() -> u64 {
     (n ^ (&local as *const u8 as u64).rotate_left(32)) | 1
 }
 
-/// A uniform index below `n` (Lemire's multiply-shift; the bias for the
-/// at most 64 arms of a select is below 2^-26).
-fn below(n: usize) -> usize {
+/// The next 64 random bits of this thread's xorshift64* generator.
+#[inline]
+fn next_u64() -> u64 {
     RNG.with(|r| {
         let mut x = r.get();
+        if x == 0 {
+            x = seed();
+        }
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
         r.set(x);
-        let x = x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32;
-        ((x * n as u64) >> 32) as usize
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     })
 }
 
 /// Fills `order` with a uniformly random permutation of its indices
-/// (Fisher–Yates).
+/// (Fisher–Yates). The swap indices come from as few 64-bit draws as
+/// possible: `j = (x * (i + 1)) >> 64` is uniform below `i + 1`
+/// (Lemire's multiply-shift), and the low half of the product is again a
+/// near-uniform 64-bit number for the next step. A fresh draw is taken
+/// before the product of the ranges used passes 2^32, so every index keeps
+/// at least 32 bits of entropy (bias below 2^-26 for 64 arms); a select
+/// over up to 12 arms needs a single draw.
+#[inline]
 fn shuffled(order: &mut [u8]) -> &[u8] {
     for (i, o) in order.iter_mut().enumerate() {
         *o = i as u8;
     }
     // Loom needs every execution of a model to be deterministic: keep the
     // arms in order there (the shuffle has no atomics to explore anyway).
-    if cfg!(not(loom)) {
+    if cfg!(not(loom)) && order.len() > 1 {
+        let mut x = next_u64();
+        let mut used: u64 = 1;
         for i in (1..order.len()).rev() {
-            order.swap(i, below(i + 1));
+            let n = i as u64 + 1;
+            if used * n > 1 << 32 {
+                x = next_u64();
+                used = 1;
+            }
+            used *= n;
+            let wide = u128::from(x) * u128::from(n);
+            order.swap(i, (wide >> 64) as usize);
+            x = wide as u64;
         }
     }
     order

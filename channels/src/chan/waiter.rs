@@ -13,7 +13,10 @@
 //!
 //! 1. `claim`: CAS `state` from `WAITING` to `CLAIMED(arm)`. Failure means
 //!    the owner already committed elsewhere or aborted: the waiter is stale,
-//!    and the counterparty drops it and tries the next one.
+//!    and the counterparty drops it and tries the next one. A single
+//!    operation (not a select) is claimed without the CAS: it never aborts
+//!    and leaves its queue only under this lock, so a queued single waiter
+//!    is always live, and only lock holders write its state.
 //! 2. Move the value: put it in the waiter's slot (recv) or take it (send).
 //! 3. `finish`: take or clone the owner's waker ("Waker ownership"), then
 //!    store `DONE(arm)` (Release).
@@ -77,10 +80,12 @@ pub struct Ctx {
     state: AtomicUsize,
     /// See "Waker ownership" above.
     waker: UnsafeCell<Option<Waker>>,
-    /// Whether a committer may *take* the waker rather than clone it: true
-    /// for single operations, whose owner reads the waker only under the
-    /// channel lock while registered; false for selects, whose owner reads
-    /// it without a lock (a take would race with that read).
+    /// Whether this is a single operation (not a select). A committer of a
+    /// single operation may *take* the waker rather than clone it, since
+    /// its owner reads the waker only under the channel lock while
+    /// registered (a select's owner reads it without a lock, so a take
+    /// would race with that read); and claims it without a CAS (see
+    /// `claim`).
     take_waker: bool,
     /// Queued waiters point here.
     _pin: PhantomPinned,
@@ -103,6 +108,19 @@ impl Ctx {
         // Acquire: pairs with the Release store of DONE in `Claim::finish`,
         // so a `Done` seen here makes the committer's slot write visible.
         decode(self.state.load(Ordering::Acquire))
+    }
+
+    /// A context for a single operation that is about to be queued for
+    /// the first time, with its waker already stored (saves the separate
+    /// `reset` on the park path).
+    #[inline]
+    pub(crate) fn single_waiting(waker: &Waker) -> Self {
+        Ctx {
+            state: AtomicUsize::new(WAITING),
+            waker: UnsafeCell::new(Some(waker.clone())),
+            take_waker: true,
+            _pin: PhantomPinned,
+        }
     }
 
     /// Makes the context claimable again.
@@ -253,6 +271,16 @@ pub(crate) unsafe fn claim<T>(waiter: NonNull<Waiter<T>>) -> Option<Claim<T>> {
     let w = unsafe { waiter.as_ref() };
     // SAFETY: a queued waiter's context outlives its queueing (same reason).
     let ctx = unsafe { &*w.ctx.get() };
+    if ctx.take_waker {
+        // A single operation never aborts, and it unqueues its waiter under
+        // this lock before it touches its state: while the waiter is queued
+        // its state is WAITING and only a committer holding this lock may
+        // change it. No CAS is needed to claim it, and no CLAIMED store
+        // either: `finish` publishes DONE directly (the owner, seeing
+        // WAITING, takes this lock before it trusts that, see `settle`).
+        debug_assert_eq!(ctx.state(), State::Waiting);
+        return Some(Claim { waiter });
+    }
     // Acquire on success: the owner bound the waiter and filled the slot
     // before queueing it under this lock, so the lock already orders those
     // writes; Acquire costs nothing extra on a CAS and keeps this local.
