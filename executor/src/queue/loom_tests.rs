@@ -188,3 +188,28 @@ fn owner_reuses_slots_a_stealer_claims() {
         assert_exactly_once(got, CAP + 2);
     });
 }
+
+/// The owner claims a batch (two of a full ring of four, under loom) while
+/// a stealer claims half; pushes after the claim reuse the freed slots.
+#[test]
+fn batch_claim_races_a_steal() {
+    loom::model(|| {
+        let sink = Sink::default();
+        let (mut owner, steal) = local::<Task>();
+        for id in 0..CAP {
+            push(&mut owner, id, &sink);
+        }
+        let stealer = spawn_stealer(steal);
+
+        let mut got = Vec::new();
+        if let Some(t) = owner.pop() {
+            got.push(*t.0);
+        }
+        push(&mut owner, CAP, &sink);
+        drain(&mut owner, &mut got);
+
+        got.extend(stealer.join().unwrap());
+        got.extend(sink.0.take());
+        assert_exactly_once(got, CAP + 1);
+    });
+}

@@ -177,8 +177,11 @@ fn dropping_the_owner_drops_what_is_left() {
     assert_eq!(drops.load(Ordering::Relaxed), 0);
 
     drop(q);
-    // 10 - 1 popped - 5 stolen (one returned, four in `dst`).
-    assert_eq!(drops.load(Ordering::Relaxed), 4);
+    // The pop claimed half of the 10 (5: one returned, four held by the
+    // owner); the steal took 3 of the 5 left in the ring (one returned, two
+    // in `dst`). Dropping the owner drops the four it held and the two
+    // left in the ring.
+    assert_eq!(drops.load(Ordering::Relaxed), 6);
     assert!(steal.is_empty());
     assert!(steal.steal_into(&mut dst).is_none());
     drop(steal);
@@ -315,4 +318,32 @@ fn stress_one_owner_three_stealers() {
         "stress: {} of {total} tasks were stolen",
         stolen.load(Ordering::Relaxed)
     );
+}
+
+#[test]
+fn pop_claims_a_batch_but_leaves_half_to_stealers() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (mut q, steal) = filled(40, &drops);
+    assert_eq!(q.pop().unwrap().id(), 0);
+    // One CAS claimed CLAIM_BATCH (8): the rest stays in the ring.
+    assert_eq!(steal.len(), 40 - super::CLAIM_BATCH);
+    assert_eq!(q.len(), 39);
+    // Pushes go behind the claimed batch and the ring: FIFO overall.
+    q.push_back(Task::new(40, &drops), &Sink::default());
+    let (mut dst, _) = local();
+    let stolen = steal.steal_into(&mut dst).unwrap();
+    assert_eq!(stolen.id(), 8, "stealers start where the claim ended");
+    let mut order = drain(&mut q);
+    let after_steal = 8 + (40usize - 8 + 1).div_ceil(2);
+    assert_eq!(
+        &order[..7],
+        &[1, 2, 3, 4, 5, 6, 7],
+        "the claimed batch first"
+    );
+    assert_eq!(order.split_off(7), (after_steal..41).collect::<Vec<_>>());
+    // Two tasks: one is claimed, one stays stealable.
+    let (mut q, steal) = filled(2, &drops);
+    assert_eq!(q.pop().unwrap().id(), 0);
+    assert_eq!(steal.len(), 1);
+    drop((q, steal, dst, stolen));
 }
