@@ -8,7 +8,7 @@
 //! runtime's shared state. Because the two are separate, a P can be handed
 //! to another thread whole (Go's `handoffp`) by moving the box.
 
-use crate::loom::sync::atomic::{AtomicPtr, Ordering};
+use crate::loom::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use crate::park::Parker;
 use crate::queue::{Local, QueueItem, Steal};
 use crate::task::raw::Header;
@@ -16,6 +16,9 @@ use crate::task::Notified;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
+/// Aligned to 128 bytes, like the ring (see `queue::Ring`): the owner
+/// writes its counters on every tick, and two Ps must not share a line.
+#[repr(align(128))]
 pub(crate) struct P {
     /// Index of this P in `Shared::remotes`.
     pub(crate) index: usize,
@@ -68,6 +71,9 @@ impl P {
 }
 
 /// The parts of a P that other threads touch.
+/// Aligned to 128 bytes: the `Remote`s sit in one array, and each owner
+/// writes its `runnext` on every hand-off.
+#[repr(align(128))]
 pub(crate) struct Remote {
     /// Stealers' end of the P's run queue.
     pub(crate) steal: Steal<Notified>,
@@ -85,20 +91,37 @@ pub(crate) struct Remote {
 /// Written by the owner (swap in, take out); taken by a searching M of
 /// another P only when it finds nothing else anywhere (unlike tokio, whose
 /// LIFO slot cannot be stolen). Holds a `Notified`'s reference.
-pub(crate) struct RunNext(AtomicPtr<Header>);
+///
+/// `puts` counts the owner's swaps. A stealer compares it before and after
+/// its wait: comparing only the pointer was fooled by ping-pong, where the
+/// slot alternates between two tasks, so the same pointer is back in the
+/// slot half of the time and the stealer took a task that was anything but
+/// stale, splitting the pair across two cores (ping_pong ran 148 ns per
+/// round trip in such runs, 70 otherwise).
+pub(crate) struct RunNext {
+    slot: AtomicPtr<Header>,
+    puts: AtomicU32,
+}
 
 impl RunNext {
     pub(crate) fn new() -> RunNext {
-        RunNext(AtomicPtr::new(ptr::null_mut()))
+        RunNext {
+            slot: AtomicPtr::new(ptr::null_mut()),
+            puts: AtomicU32::new(0),
+        }
     }
 
-    /// Puts `task` in the slot and returns the task it displaced.
+    /// Puts `task` in the slot and returns the task it displaced. Owner only.
     pub(crate) fn swap(&self, task: Notified) -> Option<Notified> {
+        // Relaxed load and store, not an RMW: only the owner writes `puts`,
+        // and stealers use it as a hint (the CAS on `slot` decides).
+        let puts = self.puts.load(Ordering::Relaxed);
+        self.puts.store(puts.wrapping_add(1), Ordering::Relaxed);
         let new = task.into_raw().cast::<Header>();
         // AcqRel: Release publishes the task to a stealer's Acquire; Acquire
         // makes the displaced task (possibly put there before a steal
         // attempt failed) ours.
-        let old = self.0.swap(new.as_ptr(), Ordering::AcqRel);
+        let old = self.slot.swap(new.as_ptr(), Ordering::AcqRel);
         // SAFETY: the slot held that reference (stored by `into_raw`).
         NonNull::new(old).map(|p| unsafe { <Notified as QueueItem>::from_raw(p.cast()) })
     }
@@ -108,31 +131,37 @@ impl RunNext {
         // Relaxed pre-check: an empty slot is the common case and needs no
         // read-modify-write; a task that appears right after is found the
         // next time round.
-        if self.0.load(Ordering::Relaxed).is_null() {
+        if self.slot.load(Ordering::Relaxed).is_null() {
             return None;
         }
         // Acquire: pairs with the Release in `swap`.
-        let old = self.0.swap(ptr::null_mut(), Ordering::Acquire);
+        let old = self.slot.swap(ptr::null_mut(), Ordering::Acquire);
         // SAFETY: the slot held that reference; the swap made it ours alone.
         NonNull::new(old).map(|p| unsafe { <Notified as QueueItem>::from_raw(p.cast()) })
     }
 
-    /// A stealer takes the task only if it is still the same one after
-    /// `spins` spin-loop hints, i.e. its owner did not get to it (Go's
-    /// `runqgrab` waits before stealing runnext for the same reason).
+    /// A stealer takes the task only if the owner put nothing in the slot
+    /// during `spins` spin-loop hints and the same task is still there, i.e.
+    /// its owner did not get to it (Go's `runqgrab` waits before stealing
+    /// runnext for the same reason).
     pub(crate) fn steal_if_stale(&self, spins: u32) -> Option<Notified> {
-        // Relaxed: only compared below; the CAS acquires.
-        let seen = self.0.load(Ordering::Relaxed);
+        // Relaxed: both are hints, compared below; the CAS acquires.
+        let puts = self.puts.load(Ordering::Relaxed);
+        let seen = self.slot.load(Ordering::Relaxed);
         if seen.is_null() {
             return None;
         }
         for _ in 0..spins {
-            std::hint::spin_loop();
+            crate::loom::hint::spin_loop();
+        }
+        // Relaxed: a hint (see the type's doc).
+        if self.puts.load(Ordering::Relaxed) != puts {
+            return None; // the owner is busy handing off: not stale
         }
         // Acquire: pairs with the Release in `swap`. If the slot changed,
         // the owner took the task (or replaced it): leave it alone.
         let taken = self
-            .0
+            .slot
             .compare_exchange(seen, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed)
             .ok()?;
         // SAFETY: the slot held that reference; the CAS made it ours alone.
@@ -141,7 +170,7 @@ impl RunNext {
 
     pub(crate) fn is_empty(&self) -> bool {
         // Relaxed: a hint; callers that need a decision re-check.
-        self.0.load(Ordering::Relaxed).is_null()
+        self.slot.load(Ordering::Relaxed).is_null()
     }
 }
 

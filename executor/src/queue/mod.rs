@@ -148,6 +148,15 @@ unsafe fn drop_raw<T: QueueItem>(raw: NonNull<()>) {
 }
 
 /// The ring shared by one [`Local`] and any number of [`Steal`]s.
+///
+/// Aligned to 128 bytes (two cache lines, the unit the adjacent-line
+/// prefetcher pulls) so that two Ps' rings never share a line: the owner
+/// writes `head` and `tail` on every pop and push, and rings allocated
+/// back to back could make each worker's writes evict the other's line,
+/// depending on where the allocator put them. (`yield_many` was bimodal,
+/// ~21 or ~31 ns per yield from one run to the next; this was one suspect.
+/// Whether it was the cause is not established: see docs/benchmarks.md.)
+#[repr(align(128))]
 struct Ring<T> {
     /// Index of the oldest unclaimed task. Advanced by CAS by the owner
     /// (`pop`, overflow) and by stealers; read by everyone. Winning the CAS
