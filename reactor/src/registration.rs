@@ -131,15 +131,14 @@ impl Registration {
     ) -> io::Result<Registration> {
         let inner: &Inner = &handle.inner;
         let shared = Arc::new(ScheduledIo::new());
-        let token = {
-            let mut slab = inner.io.lock().unwrap();
+        let token = inner.with_slab(|slab| {
             if slab.is_shutdown {
                 return Err(shutdown_error());
             }
-            slab.insert(shared.clone())
-        };
+            Ok(slab.insert(shared.clone()))
+        })?;
         if let Err(e) = inner.registry.register(source, token, interest) {
-            inner.io.lock().unwrap().remove(token);
+            inner.with_slab(|slab| slab.remove(token));
             return Err(e);
         }
         Ok(Registration {
@@ -245,7 +244,8 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.handle.inner.io.lock().unwrap().remove(self.token);
+        let token = self.token;
+        self.handle.inner.with_slab(|slab| slab.remove(token));
     }
 }
 
