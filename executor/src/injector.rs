@@ -50,11 +50,17 @@ impl Injector {
         self.singles.push(task);
     }
 
-    /// Takes one task.
+    /// Takes one task (batch lane first, like `take`).
     pub(crate) fn pop(&self) -> Option<Notified> {
-        let mut taken = None;
-        self.take(1, |task| taken = Some(task));
-        taken
+        if self.batched.load(SeqCst) > 0 {
+            let mut batches = self.lock();
+            let task = batches.pop_front();
+            self.batched.store(batches.len(), SeqCst);
+            if task.is_some() {
+                return task;
+            }
+        }
+        self.singles.pop()
     }
 
     /// Takes up to `n` tasks, handing each to `sink` in queue order; returns

@@ -55,6 +55,8 @@ unsafe fn clone(data: *const ()) -> RawWaker {
     RawWaker::new(data, &VTABLE)
 }
 
+/// # Safety
+/// As `clone`: `data` is a task pointer; the Waker gives up one reference to `data`'s task.
 unsafe fn wake(data: *const ()) {
     // SAFETY: the Waker's reference keeps the record alive.
     let h = unsafe { header(data) };
@@ -67,6 +69,8 @@ unsafe fn wake(data: *const ()) {
     }
 }
 
+/// # Safety
+/// As `clone`: `data` is a task pointer; the Waker borrows one reference to `data`'s task for the call.
 unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: the Waker's reference keeps the record alive.
     let h = unsafe { header(data) };
@@ -76,6 +80,8 @@ unsafe fn wake_by_ref(data: *const ()) {
     }
 }
 
+/// # Safety
+/// As `clone`: `data` is a task pointer; the Waker gives up one reference to `data`'s task.
 unsafe fn drop_waker(data: *const ()) {
     // SAFETY: the Waker's reference keeps the record alive.
     let h = unsafe { header(data) };
