@@ -37,6 +37,46 @@ fn ten_ms_sleep_accuracy_on_an_idle_runtime() {
     assert!(median <= Duration::from_millis(25), "median {median:?}");
 }
 
+/// Every worker runs a task that never stops yielding, so no M ever parks in
+/// the reactor: the sleep must be fired by the busy Ms' periodic poll,
+/// which they skip only while no timer is armed.
+#[test]
+fn a_sleep_fires_while_every_worker_is_busy() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let rt = rt(2);
+    let slept = rt.block_on(async {
+        let done = Arc::new(AtomicBool::new(false));
+        let giving_up = Instant::now() + Duration::from_secs(30);
+        let spinners: Vec<_> = (0..2)
+            .map(|_| {
+                let done = done.clone();
+                goro::spawn(async move {
+                    while !done.load(Ordering::Acquire) && Instant::now() < giving_up {
+                        goro::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        let t = Instant::now();
+        let sleeper = goro::spawn(async move {
+            sleep(Duration::from_millis(20)).await;
+            t.elapsed()
+        });
+        let slept = sleeper.await.unwrap();
+        done.store(true, Ordering::Release);
+        for s in spinners {
+            s.await.unwrap();
+        }
+        slept
+    });
+    assert!(slept >= Duration::from_millis(20));
+    assert!(
+        slept < Duration::from_secs(10),
+        "the sleep fired only after {slept:?}: the busy workers did not poll the timers"
+    );
+}
+
 #[test]
 fn sleeps_from_many_tasks_fire_in_order() {
     // One worker, so completion order is wake order. If the machine stalls

@@ -54,8 +54,9 @@ pub(crate) fn run(shared: Weak<Shared>) {
         let polls = s.reactor.polls();
         let sleep = if s.idle.all_parked() {
             IDLE_INTERVAL
-        } else if last_polls != Some(polls) {
-            // The Ms polled the reactor since the last look.
+        } else if last_polls != Some(polls) || !s.reactor.needs_polling() {
+            // The Ms polled the reactor since the last look, or there is
+            // nothing in it to poll for (no socket, no timer).
             busy_interval = (busy_interval * 2).min(MAX_INTERVAL);
             busy_interval
         } else {

@@ -298,6 +298,20 @@ impl Handle {
         self.inner.polls.load(Ordering::Relaxed)
     }
 
+    /// Whether a non-blocking [`Driver::park`] could find anything: some IO
+    /// source is registered or some timer is armed. A busy executor polls
+    /// the reactor every few dozen task polls; when this is false it skips
+    /// that poll (Go's `findRunnable` likewise checks `netpollAnyWaiters`
+    /// before it polls the network). A blocking park is never skipped.
+    ///
+    /// Both counts are read without locks: a socket registered or a timer
+    /// armed on another thread at this moment may be missed once, and is
+    /// seen by the next check.
+    pub fn needs_polling(&self) -> bool {
+        // Relaxed: a hint, see above and `Inner::with_slab`.
+        self.inner.live_ios.load(Ordering::Relaxed) > 0 || self.inner.clock.any_armed()
+    }
+
     /// Diagnostic (addition to the seam): how many timers are pending.
     pub fn pending_timers(&self) -> usize {
         self.inner.clock.pending()

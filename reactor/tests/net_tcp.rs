@@ -242,6 +242,7 @@ fn dropping_a_stream_with_a_pending_read_frees_its_registration() {
             let c = TcpStream::connect(addr).await.unwrap();
             let (s, _) = listener.accept().await.unwrap();
             assert_eq!(handle.io_registrations(), 3);
+            assert!(handle.needs_polling(), "registered sockets must be polled");
             // A read that can never complete, abandoned mid-flight.
             let mut read = Box::pin(async move {
                 let mut s = s;
@@ -258,6 +259,7 @@ fn dropping_a_stream_with_a_pending_read_frees_its_registration() {
             drop(c);
             drop(listener);
             assert_eq!(handle.io_registrations(), 0);
+            assert!(!handle.needs_polling(), "nothing registered, nothing armed");
         }
     });
     assert_eq!(handle.io_registrations(), 0);

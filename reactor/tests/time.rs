@@ -97,13 +97,23 @@ fn dropping_and_resetting_sleeps() {
         async move {
             let waker = futures::task::noop_waker();
             let mut cx = std::task::Context::from_waker(&waker);
+            assert!(!handle.needs_polling(), "no timer armed yet");
             let mut s = Box::pin(sleep(Duration::from_secs(100)));
+            assert!(
+                !handle.needs_polling(),
+                "a sleep arms its timer when polled"
+            );
             assert!(s.as_mut().poll(&mut cx).is_pending());
             assert_eq!(handle.pending_timers(), 1);
+            assert!(handle.needs_polling(), "an armed timer needs the reactor");
             // Reset earlier: the next poll waits for the new deadline only.
             let t = Instant::now();
             s.as_mut().reset(Instant::now() + Duration::from_millis(15));
             assert_eq!(handle.pending_timers(), 0);
+            assert!(
+                !handle.needs_polling(),
+                "the reset cancelled the only timer"
+            );
             s.as_mut().await;
             assert!(t.elapsed() >= Duration::from_millis(15));
             assert!(s.is_elapsed());
