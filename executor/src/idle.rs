@@ -70,10 +70,20 @@ impl Idle {
     /// Work was made available: picks a sleeping M to wake as a searcher,
     /// unless a searcher exists (it will find the work) or nobody sleeps.
     /// The caller unparks the returned P index.
+    #[inline]
     pub(crate) fn notify_one(&self) -> Option<usize> {
+        // Every push to a local queue asks; almost always the answer is no
+        // (someone searches, or nobody sleeps), so that check is inlined
+        // into the caller and the locking part kept out of line.
         if !self.should_notify(self.state.load(SeqCst)) {
             return None;
         }
+        self.notify_one_locked()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn notify_one_locked(&self) -> Option<usize> {
         let mut sleepers = self.sleepers.lock().unwrap();
         // Re-check under the lock: another notifier may have woken one.
         if !self.should_notify(self.state.load(SeqCst)) {
@@ -86,6 +96,7 @@ impl Idle {
         Some(index)
     }
 
+    #[inline]
     fn should_notify(&self, state: usize) -> bool {
         searching(state) == 0 && unparked(state) < self.num_workers
     }

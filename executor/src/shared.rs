@@ -84,6 +84,10 @@ impl Shared {
 
     /// Queues a runnable task: on this thread's P if this thread holds one
     /// of ours, else on the injector.
+    ///
+    /// Out of line (and everything below inlined into it), so that each
+    /// task type's `poll` carries one call, not the queueing code.
+    #[inline(never)]
     pub(crate) fn schedule_task(&self, task: Notified, is_yield: bool) {
         if let Err(task) =
             context::with_local_p(self, task, |p, task| self.push_local(p, task, is_yield))
@@ -92,6 +96,7 @@ impl Shared {
         }
     }
 
+    #[inline]
     fn push_local(&self, p: &mut P, task: Notified, is_yield: bool) {
         let displaced = if is_yield || !self.config.lifo_enabled {
             Some(task)
@@ -109,6 +114,8 @@ impl Shared {
     }
 
     /// Queues a task from a thread that holds no P of this runtime.
+    /// (Out of line: it keeps `schedule_task`'s local path small.)
+    #[inline(never)]
     pub(crate) fn push_remote(&self, task: Notified) {
         if self.is_shutdown() {
             // Its future is dropped by the owned-list shutdown.
@@ -126,6 +133,7 @@ impl Shared {
 
     /// Go's `wakep`: wakes a parked M to search if work may be waiting and
     /// nobody is searching.
+    #[inline]
     pub(crate) fn notify_parked(&self) {
         if let Some(index) = self.idle.notify_one() {
             self.remotes[index].parker.unpark();
@@ -215,6 +223,7 @@ impl Schedule for TaskSched {
         self.shared().schedule_task(task, false);
     }
 
+    #[inline]
     fn yield_now(&self, task: Notified) {
         self.shared().schedule_task(task, true);
     }

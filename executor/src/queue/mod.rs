@@ -120,9 +120,7 @@ fn local_at<T: QueueItem>(start: u32) -> (Local<T>, Steal<T>) {
     let ring = Arc::new(Ring {
         head: AtomicU32::new(start),
         tail: AtomicU32::new(start),
-        slots: (0..LOCAL_QUEUE_CAPACITY)
-            .map(|_| AtomicPtr::new(ptr::null_mut()))
-            .collect(),
+        slots: Box::new(std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut()))),
         drop_task: drop_raw::<T>,
         _tasks: PhantomData,
     });
@@ -169,7 +167,7 @@ struct Ring<T> {
     /// owner, and only in slots outside `head .. tail`; read by the owner and,
     /// speculatively, by stealers (see "The claim protocol" above). Slots
     /// outside `head .. tail` hold stale pointers that nobody owns.
-    slots: Box<[AtomicPtr<()>]>,
+    slots: Box<[AtomicPtr<()>; LOCAL_QUEUE_CAPACITY]>,
     /// Drops a task given as a raw pointer (`T::from_raw` then drop); kept
     /// here so that [`Local`]'s `Drop` needs no `QueueItem` bound. Immutable.
     /// # Safety: call it only with a pointer claimed from this ring, once.
@@ -190,8 +188,8 @@ impl<T> Ring<T> {
     /// The slot for free-running index `index`.
     #[inline]
     fn slot(&self, index: u32) -> &AtomicPtr<()> {
-        // `MASK` keeps the position below the slice's length, so the compiler
-        // drops the bounds check.
+        // `MASK` keeps the position below the array's (known) length, so
+        // the compiler drops the bounds check.
         &self.slots[(index & MASK) as usize]
     }
 }

@@ -44,6 +44,7 @@ impl Drop for WorkerGuard {
     }
 }
 
+#[inline]
 fn with_worker<R>(f: impl FnOnce(Option<&WorkerCtx>) -> R) -> R {
     let ptr = WORKER.try_with(|w| w.get()).unwrap_or(ptr::null());
     // SAFETY: the pointer is set by `enter_worker` from a `WorkerCtx` that
@@ -58,6 +59,7 @@ pub(crate) fn is_worker() -> bool {
 
 /// Runs `f` on the P this thread holds, if it holds one of `shared`'s;
 /// otherwise gives `value` back.
+#[inline]
 pub(crate) fn with_local_p<T>(
     shared: &Shared,
     value: T,

@@ -167,6 +167,7 @@ impl State {
 
     /// Runs `f` in a compare-exchange loop; `f` returns the new word (or
     /// `None` to leave it alone) and a value to return.
+    #[inline]
     fn update<R>(&self, mut f: impl FnMut(Snapshot) -> (Option<usize>, R)) -> (Snapshot, R) {
         let mut cur = self.0.load(Ordering::Acquire);
         loop {
@@ -186,6 +187,7 @@ impl State {
     }
 
     /// A worker dequeued the task's `Notified` and wants to poll it.
+    #[inline]
     pub(crate) fn transition_to_running(&self) -> ToRunning {
         self.update(|s| {
             debug_assert!(s.is_notified(), "a queued task must be NOTIFIED: {s:?}");
@@ -217,6 +219,7 @@ impl State {
     /// called `yield_now` through the harness's fast path (see
     /// `task::current`): it counts as a wake during the poll, without the
     /// wake's own read-modify-write.
+    #[inline]
     pub(crate) fn transition_to_idle(&self, yielded: bool) -> ToIdle {
         self.update(|s| {
             debug_assert!(s.is_running() && !s.is_complete(), "{s:?}");
