@@ -51,7 +51,9 @@
 //!   blocks in the OS poller (`goro_reactor::Driver::park`); the others
 //!   sleep on condition variables (`park.rs`). IO readiness wakes tasks on
 //!   the polling M's own P, like Go's netpoller handing Gs to the P that
-//!   polled.
+//!   polled. Busy Ms poll it without blocking every 61 ticks, unless no
+//!   socket is registered and no timer is armed (as Go checks
+//!   `netpollAnyWaiters` before it polls).
 //!
 //! ## What goro does not do (yet)
 //!
