@@ -9,6 +9,10 @@
 //! unbounded (1,000,000 values, one producer, one consumer), select over 4
 //! channels (4 producers x 250,000, capacity 1,024, one selecting consumer).
 //!
+//! The ping-pong groups also run a *floor*: the same two tasks handing the
+//! value through a bare Mutex + Waker slot (`benches/slot`), no channel at
+//! all, which shows what the host runtime alone costs per round trip.
+//!
 //! Besides criterion's own report, every iteration's time is recorded and a
 //! table of medians (ns per message or per round trip) and ratios against
 //! the fastest Rust peer is printed at the end. Peers run interleaved in
@@ -283,6 +287,47 @@ peer!(
     mpmc: yes,
 );
 
+// ---------------------------------------------------------------------------
+// The floor: the same two-task ping-pong over the scheduler benches' minimal
+// Mutex + Waker slot, with no channel at all. Not a peer (it is left out of
+// "fastest Rust peer"): it shows how much of a round trip is the host
+// runtime's own work (two wake-ups, two task polls), which every channel
+// pays on top of its own.
+// ---------------------------------------------------------------------------
+
+#[allow(dead_code)]
+mod slot;
+
+mod floor {
+    use super::*;
+    use std::sync::Arc;
+
+    pub async fn ping_pong() {
+        let (a, b) = (
+            Arc::new(slot::Slot::default()),
+            Arc::new(slot::Slot::default()),
+        );
+        let (a2, b2) = (a.clone(), b.clone());
+        let echo = host_spawn(async move {
+            for _ in 0..ROUND_TRIPS {
+                let v: usize = a2.take().await;
+                b2.put(v);
+            }
+        });
+        let ping = host_spawn(async move {
+            for i in 0..ROUND_TRIPS {
+                a.put(i);
+                assert_eq!(b.take().await, i);
+            }
+        });
+        echo.join().await;
+        ping.join().await;
+    }
+}
+
+/// The pseudo-peer name of the floor rows.
+const FLOOR: &str = "floor (no channel)";
+
 /// `n` values spread over four channels, consumed by one task that selects
 /// over all four (each peer with the select its users would write).
 mod select4 {
@@ -463,7 +508,7 @@ fn summary() {
         let goro = rows.iter().find(|r| r.0 == "goro").map(|r| r.1);
         let best_peer = rows
             .iter()
-            .filter(|r| r.0 != "goro")
+            .filter(|r| r.0 != "goro" && r.0 != FLOOR)
             .map(|r| r.1)
             .fold(f64::INFINITY, f64::min);
         println!("{group}");
@@ -474,6 +519,9 @@ fn summary() {
             println!("  goro / fastest Rust peer = {:.2}", g / best_peer);
             if let Some(t) = rows.iter().find(|r| r.0 == "tokio_mt") {
                 println!("  goro / tokio_mt = {:.2}", g / t.1);
+            }
+            if let Some(f) = rows.iter().find(|r| r.0 == FLOOR) {
+                println!("  floor / fastest Rust peer = {:.2}", f.1 / best_peer);
             }
         }
     }
@@ -493,6 +541,9 @@ fn main() {
     bench(c, "ping_pong_cap0", "kanal", pp, &|| {
         host_block_on(kanal_::ping_pong(0))
     });
+    bench(c, "ping_pong_cap0", FLOOR, pp, &|| {
+        host_block_on(floor::ping_pong())
+    });
 
     bench(c, "ping_pong_cap1", "goro", pp, &|| {
         host_block_on(goro_chan::ping_pong(1))
@@ -511,6 +562,9 @@ fn main() {
     });
     bench(c, "ping_pong_cap1", "kanal", pp, &|| {
         host_block_on(kanal_::ping_pong(1))
+    });
+    bench(c, "ping_pong_cap1", FLOOR, pp, &|| {
+        host_block_on(floor::ping_pong())
     });
 
     let n = PRODUCERS * PER_PRODUCER;
