@@ -34,9 +34,7 @@
 //! waker is kept this way per reactor; shutdown drops it.
 
 use super::wheel::{EntryPoll, Key, Wheel};
-use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -58,39 +56,6 @@ pub(crate) struct Clock {
     /// waker is woken or dropped (see "Wakers are dropped outside the
     /// lock") or while blocking.
     pub(crate) state: Mutex<TimerState>,
-    /// A copy of `wheel.pending()`, refreshed whenever the lock is released
-    /// (see [`TimerGuard`]), so that `Handle::needs_polling` can tell
-    /// without the lock whether any timer is armed.
-    armed: AtomicUsize,
-}
-
-/// The locked timer state. Dropping it republishes the armed-timer count.
-pub(crate) struct TimerGuard<'a> {
-    guard: MutexGuard<'a, TimerState>,
-    armed: &'a AtomicUsize,
-}
-
-impl Deref for TimerGuard<'_> {
-    type Target = TimerState;
-    fn deref(&self) -> &TimerState {
-        &self.guard
-    }
-}
-
-impl DerefMut for TimerGuard<'_> {
-    fn deref_mut(&mut self) -> &mut TimerState {
-        &mut self.guard
-    }
-}
-
-impl Drop for TimerGuard<'_> {
-    fn drop(&mut self) {
-        // Relaxed: a hint read by busy workers deciding whether to poll the
-        // reactor at all; a reader that sees a stale zero polls at its next
-        // interval instead (the wheel itself stays behind the mutex).
-        self.armed
-            .store(self.guard.wheel.pending(), Ordering::Relaxed);
-    }
 }
 
 /// What registering a timer did.
@@ -110,7 +75,6 @@ impl Clock {
                 is_shutdown: false,
                 spare: None,
             }),
-            armed: AtomicUsize::new(0),
         }
     }
 
@@ -205,18 +169,8 @@ impl Clock {
     /// the lock and is foreign code: if one panicked, the state is still
     /// consistent (the clone happens before the entry is linked), so a
     /// poisoned lock is taken over rather than propagated.
-    pub(crate) fn lock(&self) -> TimerGuard<'_> {
-        TimerGuard {
-            guard: self.state.lock().unwrap_or_else(|p| p.into_inner()),
-            armed: &self.armed,
-        }
-    }
-
-    /// Whether some timer waits for its deadline (as of the last release of
-    /// the lock; see [`TimerGuard`]).
-    pub(crate) fn any_armed(&self) -> bool {
-        // Relaxed: see `TimerGuard::drop`.
-        self.armed.load(Ordering::Relaxed) > 0
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, TimerState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
