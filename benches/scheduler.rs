@@ -35,8 +35,8 @@
 //!   [`Slot`]s (the same minimal Waker-based hand-off on every runtime),
 //!   100,000 round trips.
 //!
-//! The goro arms are kept in the `goro_arms` module, one function per
-//! workload, mirroring `tokio_arms` line for line. Idle memory per parked
+//! The goro arms are kept in `benches/workloads` (shared with the `probe`
+//! bench), one function per workload, mirroring `tokio_arms` line for line. Idle memory per parked
 //! task is the separate `idle_memory` bench; Go's figures come from
 //! `benches/go/sched.go`.
 //!
@@ -51,28 +51,11 @@ use criterion::{Criterion, SamplingMode, Throughput};
 
 mod slot;
 use slot::Slot;
+mod workloads;
+use workloads::{goro_arms, CHAIN, ROUND_TRIPS, SPAWNS, WORKLOADS, YIELDS, YIELD_TASKS};
 
 /// Worker threads for both multi-thread runtimes.
 const WORKERS: usize = 2;
-/// Tasks spawned per iteration by `spawn_local` and `spawn_remote`.
-const SPAWNS: usize = 200_000;
-/// Tasks in `yield_many`, and `yield_now` calls each makes.
-const YIELD_TASKS: usize = 256;
-const YIELDS: usize = 2_000;
-/// Length of the `chained_spawn` chain.
-const CHAIN: usize = 1_000;
-/// Round trips in `ping_pong`.
-const ROUND_TRIPS: usize = 100_000;
-
-/// The workloads, with how many operations one iteration performs.
-const WORKLOADS: [(&str, usize); 5] = [
-    ("spawn_local", SPAWNS),
-    ("spawn_remote", SPAWNS),
-    ("yield_many", YIELD_TASKS * YIELDS),
-    ("chained_spawn", CHAIN),
-    ("ping_pong", ROUND_TRIPS),
-];
-
 /// The runtimes, in the order each group runs them.
 const RUNTIMES: [&str; 3] = ["goro_mt", "tokio_mt", "tokio_ct"];
 
@@ -214,105 +197,6 @@ mod tokio_arms {
             })
             .await
             .unwrap();
-        });
-    }
-}
-
-// ----------------------------------------------------------------------------
-// GORO ARMS: the same workloads, line for line, on goro's runtime.
-// ----------------------------------------------------------------------------
-mod goro_arms {
-    use super::*;
-    use goro::runtime::Runtime;
-
-    pub fn run(rt: &Runtime, workload: &str) {
-        match workload {
-            "spawn_local" => spawn_local(rt),
-            "spawn_remote" => spawn_remote(rt),
-            "yield_many" => yield_many(rt),
-            "chained_spawn" => chained_spawn(rt),
-            "ping_pong" => ping_pong(rt),
-            other => unreachable!("unknown workload {other}"),
-        }
-    }
-
-    fn spawn_local(rt: &Runtime) {
-        rt.block_on(async {
-            let root = goro::spawn(async {
-                let tasks: Vec<_> = (0..SPAWNS).map(|_| goro::spawn(async {})).collect();
-                for task in tasks {
-                    assert!(task.await.is_ok());
-                }
-            });
-            assert!(root.await.is_ok());
-        });
-    }
-
-    fn spawn_remote(rt: &Runtime) {
-        let tasks: Vec<_> = (0..SPAWNS).map(|_| rt.spawn(async {})).collect();
-        rt.block_on(async {
-            for task in tasks {
-                assert!(task.await.is_ok());
-            }
-        });
-    }
-
-    fn yield_many(rt: &Runtime) {
-        rt.block_on(async {
-            let root = goro::spawn(async {
-                let tasks: Vec<_> = (0..YIELD_TASKS)
-                    .map(|_| {
-                        goro::spawn(async {
-                            for _ in 0..YIELDS {
-                                goro::task::yield_now().await;
-                            }
-                        })
-                    })
-                    .collect();
-                for task in tasks {
-                    assert!(task.await.is_ok());
-                }
-            });
-            assert!(root.await.is_ok());
-        });
-    }
-
-    fn chained_spawn(rt: &Runtime) {
-        fn link(done: Arc<Slot<()>>, left: usize) {
-            if left == 0 {
-                done.put(());
-            } else {
-                goro::spawn(async move { link(done, left - 1) });
-            }
-        }
-        rt.block_on(async {
-            let done = Arc::new(Slot::default());
-            let end = done.clone();
-            goro::spawn(async move { link(end, CHAIN) });
-            done.take().await;
-        });
-    }
-
-    fn ping_pong(rt: &Runtime) {
-        rt.block_on(async {
-            let root = goro::spawn(async {
-                let (ping, pong) = (Arc::new(Slot::default()), Arc::new(Slot::default()));
-                let (ping2, pong2) = (ping.clone(), pong.clone());
-                let echo = goro::spawn(async move {
-                    for _ in 0..ROUND_TRIPS {
-                        let ball: usize = ping2.take().await;
-                        pong2.put(ball + 1);
-                    }
-                });
-                let mut ball = 0;
-                for _ in 0..ROUND_TRIPS {
-                    ping.put(ball);
-                    ball = pong.take().await;
-                }
-                assert!(echo.await.is_ok());
-                assert_eq!(ball, ROUND_TRIPS);
-            });
-            assert!(root.await.is_ok());
         });
     }
 }
