@@ -237,7 +237,7 @@ mod loom_tests {
                     break;
                 }
                 let last = idle.transition_to_parked(0, searching);
-                fence(SeqCst); // as in M::park
+                fence(SeqCst); // as in Machine::park
                 if last && queue.load(SeqCst) && idle.notify_one().is_some() {
                     parker.unpark();
                 }

@@ -1,6 +1,6 @@
 //! P, the processor: the right to run goro code, with its run queue.
 //!
-//! A [`P`] is owned by exactly one M (worker thread, or the `block_on`
+//! A [`Processor`] (Go's P) is owned by exactly one M (worker thread, or the `block_on`
 //! thread of a current-thread runtime) at a time, through an
 //! `Option<Box<P>>` in that thread's context. Everything in it is touched
 //! only by its owner. What other threads need (stealing, the runnext slot,
@@ -16,10 +16,14 @@ use crate::task::Notified;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
+/// Go's P: the right to run tasks, with its run queue and the counters its
+/// owning M (a [`Machine`](crate::worker::Machine)) updates on every tick.
+///
 /// Aligned to 128 bytes, like the ring (see `queue::Ring`): the owner
 /// writes its counters on every tick, and two Ps must not share a line.
+#[doc(alias = "P")]
 #[repr(align(128))]
-pub(crate) struct P {
+pub(crate) struct Processor {
     /// Index of this P in `Shared::remotes`.
     pub(crate) index: usize,
     /// The owner's end of the 256-slot ring.
@@ -41,14 +45,14 @@ pub(crate) struct P {
     pub(crate) rng: u32,
 }
 
-impl P {
+impl Processor {
     pub(crate) fn new(
         index: usize,
         run_queue: Local<Notified>,
         global_queue_interval: u32,
         event_interval: u32,
-    ) -> P {
-        P {
+    ) -> Processor {
+        Processor {
             index,
             run_queue,
             tick: 0,

@@ -5,7 +5,7 @@
 use crate::blocking::BlockingPool;
 use crate::idle::Idle;
 use crate::injector::Injector;
-use crate::processor::{Remote, P};
+use crate::processor::{Processor, Remote};
 use crate::runtime::context;
 use crate::task::list::OwnedTasks;
 use crate::task::{self, JoinHandle, Notified, RawTask, Schedule};
@@ -29,7 +29,7 @@ pub(crate) struct Config {
 }
 
 pub(crate) struct Shared {
-    /// One per P, indexed by `P::index`.
+    /// One per P, indexed by `Processor::index`.
     pub(crate) remotes: Box<[Remote]>,
     pub(crate) injector: Injector,
     pub(crate) idle: Idle,
@@ -49,7 +49,7 @@ pub(crate) struct Shared {
     /// the Ps of exited workers.
     /// Boxed so that handing a P over moves a pointer (Go's handoffp).
     #[allow(clippy::vec_box)]
-    pub(crate) idle_ps: Mutex<Vec<Box<P>>>,
+    pub(crate) idle_ps: Mutex<Vec<Box<Processor>>>,
     /// Threads waiting in a current-thread `block_on` for the P.
     pub(crate) p_waiters: Mutex<Vec<Arc<crate::park::Parker<()>>>>,
 }
@@ -88,17 +88,17 @@ impl Shared {
     /// Out of line (and everything below inlined into it), so that each
     /// task type's `poll` carries one call, not the queueing code.
     #[inline(never)]
-    pub(crate) fn schedule_task(&self, task: Notified, is_yield: bool) {
+    pub(crate) fn schedule_task(&self, task: Notified, is_requeue: bool) {
         if let Err(task) =
-            context::with_local_p(self, task, |p, task| self.push_local(p, task, is_yield))
+            context::with_local_p(self, task, |p, task| self.push_local(p, task, is_requeue))
         {
             self.push_remote(task);
         }
     }
 
     #[inline]
-    fn push_local(&self, p: &mut P, task: Notified, is_yield: bool) {
-        let displaced = if is_yield || !self.config.lifo_enabled {
+    fn push_local(&self, p: &mut Processor, task: Notified, is_requeue: bool) {
+        let displaced = if is_requeue || !self.config.lifo_enabled {
             Some(task)
         } else {
             self.remotes[p.index].runnext.swap(task)
@@ -167,7 +167,7 @@ impl Shared {
     }
 
     /// Drops every queued Notified held by a P no M holds any more.
-    pub(crate) fn drain_p(&self, mut p: Box<P>) -> Box<P> {
+    pub(crate) fn drain_p(&self, mut p: Box<Processor>) -> Box<Processor> {
         drop(self.remotes[p.index].runnext.take());
         while let Some(task) = p.run_queue.pop() {
             drop(task);
@@ -224,7 +224,7 @@ impl Schedule for TaskSched {
     }
 
     #[inline]
-    fn yield_now(&self, task: Notified) {
+    fn requeue(&self, task: Notified) {
         self.shared().schedule_task(task, true);
     }
 
@@ -240,7 +240,7 @@ impl Schedule for Arc<Shared> {
         self.schedule_task(task, false);
     }
 
-    fn yield_now(&self, task: Notified) {
+    fn requeue(&self, task: Notified) {
         self.schedule_task(task, true);
     }
 

@@ -3,7 +3,7 @@
 //!
 //! # Finding work
 //!
-//! `M::next_task` looks, in order (Go's `findRunnable`):
+//! `Machine::next_task` looks, in order (Go's `findRunnable`):
 //!
 //! 1. every `global_queue_interval` (61) ticks, the injector, so tasks from
 //!    outside cannot be starved by two tasks that keep waking each other;
@@ -60,7 +60,7 @@
 //! another, so the search continues while work may remain. The last
 //! searcher to give up re-checks every queue after leaving the count.
 //!
-//! Submitter (`Shared::push_remote`):     Last searcher (`M::park`):
+//! Submitter (`Shared::push_remote`):     Last searcher (`Machine::park`):
 //!
 //! ```text
 //!   push task to the injector              searching -= 1 (SeqCst RMW)
@@ -86,7 +86,7 @@
 //! reactor readied tasks on its thread), it leaves the sleepers itself;
 //! otherwise the wake-up was spurious and it parks again.
 
-use crate::processor::P;
+use crate::processor::Processor;
 use crate::queue::LOCAL_QUEUE_CAPACITY;
 use crate::runtime::context::{self, WorkerCtx};
 use crate::shared::Shared;
@@ -107,7 +107,7 @@ const RUNNEXT_STEAL_SPINS: u32 = 256;
 pub(crate) const MAX_RUNNEXT_STREAK: u32 = 3;
 
 /// The body of a worker thread: run the P until the runtime shuts down.
-pub(crate) fn run_worker(shared: Arc<Shared>, p: Box<P>) {
+pub(crate) fn run_worker(shared: Arc<Shared>, p: Box<Processor>) {
     let ctx = WorkerCtx {
         shared: shared.clone(),
         p: RefCell::new(Some(p)),
@@ -115,7 +115,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, p: Box<P>) {
     };
     let _worker = context::enter_worker(&ctx);
     let _reactor = shared.reactor.enter();
-    let m = M::new(&ctx);
+    let m = Machine::new(&ctx);
     while !shared.is_shutdown() {
         match m.next_task() {
             Some(task) => m.run(task),
@@ -127,30 +127,32 @@ pub(crate) fn run_worker(shared: Arc<Shared>, p: Box<P>) {
     shared.idle_ps.lock().unwrap().push(p);
 }
 
-/// An M running a P: borrowed view of the thread's `WorkerCtx`.
-pub(crate) struct M<'a> {
+/// Go's M: a thread running a P, as a borrowed view of the thread's
+/// `WorkerCtx`.
+#[doc(alias = "M")]
+pub(crate) struct Machine<'a> {
     ctx: &'a WorkerCtx,
     shared: &'a Shared,
     index: usize,
 }
 
-impl<'a> M<'a> {
-    pub(crate) fn new(ctx: &'a WorkerCtx) -> M<'a> {
+impl<'a> Machine<'a> {
+    pub(crate) fn new(ctx: &'a WorkerCtx) -> Machine<'a> {
         let index = ctx.p.borrow().as_ref().expect("an M needs a P").index;
-        M {
+        Machine {
             ctx,
             shared: &ctx.shared,
             index,
         }
     }
 
-    fn with_p<R>(&self, f: impl FnOnce(&mut P) -> R) -> R {
+    fn with_p<R>(&self, f: impl FnOnce(&mut Processor) -> R) -> R {
         let mut p = self.ctx.p.borrow_mut();
         f(p.as_mut().expect("the M lost its P"))
     }
 
     /// Gives up the P (the M stops running goro code).
-    pub(crate) fn release_p(&self) -> Box<P> {
+    pub(crate) fn release_p(&self) -> Box<Processor> {
         if self.ctx.searching.replace(false) {
             self.shared.idle.stop_searching();
         }
@@ -200,7 +202,7 @@ impl<'a> M<'a> {
         task
     }
 
-    fn find_local(&self, p: &mut P, global_first: bool) -> Option<Notified> {
+    fn find_local(&self, p: &mut Processor, global_first: bool) -> Option<Notified> {
         let shared = self.shared;
         let runnext = &shared.remotes[p.index].runnext;
         if global_first {
@@ -227,7 +229,7 @@ impl<'a> M<'a> {
     /// Go's `globrunqget`: a fair share of the injector, one task to run
     /// and the rest into the local queue.
     #[inline(never)]
-    fn take_from_injector(&self, p: &mut P) -> Option<Notified> {
+    fn take_from_injector(&self, p: &mut Processor) -> Option<Notified> {
         let injector = &self.shared.injector;
         if injector.is_empty() {
             return None;

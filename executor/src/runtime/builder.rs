@@ -5,7 +5,7 @@ use crate::blocking::BlockingPool;
 use crate::idle::Idle;
 use crate::injector::Injector;
 use crate::park::Parker;
-use crate::processor::{Remote, RunNext, P};
+use crate::processor::{Processor, Remote, RunNext};
 use crate::shared::{Config, Shared};
 use crate::task::list::OwnedTasks;
 use std::io;
@@ -186,7 +186,7 @@ impl Builder {
         let mut remotes = Vec::with_capacity(workers);
         for index in 0..workers {
             let (local, steal) = crate::queue::local();
-            ps.push(Box::new(P::new(
+            ps.push(Box::new(Processor::new(
                 index,
                 local,
                 self.global_queue_interval,

@@ -2,7 +2,7 @@
 //! M, the P it holds.
 
 use super::Handle;
-use crate::processor::P;
+use crate::processor::Processor;
 use crate::shared::Shared;
 use std::cell::{Cell, RefCell};
 use std::ptr;
@@ -15,7 +15,7 @@ pub(crate) struct WorkerCtx {
     /// The P this M holds. Borrowed only for queue operations, never across
     /// a task poll or a park, so that code running on this thread (a task
     /// spawning, a reactor waking a task) can push to it.
-    pub(crate) p: RefCell<Option<Box<P>>>,
+    pub(crate) p: RefCell<Option<Box<Processor>>>,
     /// Whether this M counts as searching in `Idle`.
     pub(crate) searching: Cell<bool>,
 }
@@ -63,7 +63,7 @@ pub(crate) fn is_worker() -> bool {
 pub(crate) fn with_local_p<T>(
     shared: &Shared,
     value: T,
-    f: impl FnOnce(&mut P, T),
+    f: impl FnOnce(&mut Processor, T),
 ) -> Result<(), T> {
     with_worker(|w| {
         let Some(w) = w.filter(|w| ptr::eq(&*w.shared, shared)) else {

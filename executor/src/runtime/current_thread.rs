@@ -5,9 +5,9 @@
 
 use super::context::{self, WorkerCtx};
 use super::handle::{block_on_thread, thread_parker};
-use crate::processor::P;
+use crate::processor::Processor;
 use crate::shared::Shared;
-use crate::worker::M;
+use crate::worker::Machine;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -76,7 +76,7 @@ struct ReturnP<'a> {
 impl Drop for ReturnP<'_> {
     fn drop(&mut self) {
         let shared = &self.ctx.shared;
-        let p = M::new(self.ctx).release_p();
+        let p = Machine::new(self.ctx).release_p();
         shared.idle_ps.lock().unwrap().push(p);
         let waiters = shared.p_waiters.lock().unwrap().clone();
         for w in waiters {
@@ -85,7 +85,7 @@ impl Drop for ReturnP<'_> {
     }
 }
 
-fn drive<F: Future>(shared: &Arc<Shared>, p: Box<P>, mut future: Pin<&mut F>) -> F::Output {
+fn drive<F: Future>(shared: &Arc<Shared>, p: Box<Processor>, mut future: Pin<&mut F>) -> F::Output {
     let index = p.index;
     let ctx = WorkerCtx {
         shared: shared.clone(),
@@ -94,7 +94,7 @@ fn drive<F: Future>(shared: &Arc<Shared>, p: Box<P>, mut future: Pin<&mut F>) ->
     };
     let _worker = context::enter_worker(&ctx);
     let _return = ReturnP { ctx: &ctx };
-    let m = M::new(&ctx);
+    let m = Machine::new(&ctx);
     let main = Arc::new(MainWaker {
         woken: AtomicBool::new(true),
         parker: shared.remotes[index].parker.clone(),

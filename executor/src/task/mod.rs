@@ -35,9 +35,10 @@ pub use goro_coop::consume_budget;
 pub(crate) trait Schedule: Send + Sync + 'static {
     /// The task was woken (outside its own poll) or aborted: queue it.
     fn schedule(&self, task: Notified);
-    /// The task was woken during its own poll (it yielded): queue it behind
-    /// the others.
-    fn yield_now(&self, task: Notified);
+    /// The task was woken during its own poll (by `yield_now`, or by any
+    /// waker that fired while it ran) and its poll returned `Pending`: queue
+    /// it behind the others, never in runnext, so it cannot starve them.
+    fn requeue(&self, task: Notified);
     /// The task completed: take it off the owned-task list. Returns whether
     /// it was listed (and so the caller drops the list's reference).
     fn release(&self, task: RawTask) -> bool;
@@ -215,7 +216,7 @@ impl Future for YieldNow {
 }
 
 #[cfg(all(test, loom))]
-mod loom_state;
+mod loom_tests;
 #[cfg(test)]
 pub(crate) mod test_sched;
 #[cfg(all(test, not(loom)))]

@@ -194,7 +194,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
             match cell.header.state.transition_to_idle(yielded) {
                 ToIdle::Idle => {}
                 // SAFETY: the poller's reference passes to the Notified.
-                ToIdle::Requeue => cell.scheduler.yield_now(unsafe { Notified::from_raw(ptr) }),
+                ToIdle::Requeue => cell.scheduler.requeue(unsafe { Notified::from_raw(ptr) }),
                 // SAFETY: we still hold RUNNING and the Notified's reference.
                 ToIdle::Cancel => unsafe { cancel_and_complete::<F, S>(ptr, 1) },
             }

@@ -67,7 +67,7 @@ impl Schedule for Handle {
     fn schedule(&self, task: Notified) {
         self.0.queue.lock().unwrap().push_back(task);
     }
-    fn yield_now(&self, task: Notified) {
+    fn requeue(&self, task: Notified) {
         *self.0.yields.lock().unwrap() += 1;
         self.0.queue.lock().unwrap().push_back(task);
     }
