@@ -8,7 +8,7 @@
 //! starts), but its first `Notified` goes to this pool's queue instead of a
 //! run queue, and its future never returns `Pending`.
 
-use crate::runtime::context;
+use crate::context;
 use crate::shared::Shared;
 use crate::task::{JoinHandle, Notified};
 use std::collections::VecDeque;
@@ -41,7 +41,7 @@ where
 }
 
 /// A closure as a future that completes on its first poll.
-struct BlockingTask<F>(Option<F>);
+pub(crate) struct BlockingTask<F>(pub(crate) Option<F>);
 
 impl<F> Unpin for BlockingTask<F> {}
 
@@ -54,11 +54,6 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
             .expect("blocking task polled after completion");
         Poll::Ready(f())
     }
-}
-
-thread_local! {
-    /// Whether this thread belongs to a blocking pool.
-    static IN_POOL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 enum Job {
@@ -142,7 +137,7 @@ impl BlockingPool {
         })
     }
 
-    fn submit_task(&self, task: Notified) {
+    pub(crate) fn submit_task(&self, task: Notified) {
         // On shutdown the Notified is dropped; the owned-list shutdown
         // cancels the task.
         let _ = Inner::submit(&self.inner, Job::Task(task));
@@ -160,7 +155,7 @@ impl BlockingPool {
         drop(queued);
         // Shut down from a pool thread (a blocking task dropped the runtime):
         // do not wait for ourselves.
-        let own = usize::from(IN_POOL.with(|p| p.get()));
+        let own = usize::from(context::in_pool());
         let mut st = self.inner.state.lock().unwrap();
         while st.threads > own {
             st = match deadline {
@@ -215,16 +210,9 @@ impl Inner {
     }
 
     fn run(self: Arc<Self>) {
-        IN_POOL.with(|p| p.set(true));
+        context::set_in_pool();
         let runtime = self.runtime.get().and_then(Weak::upgrade);
-        let _enter = runtime.as_ref().map(|shared| {
-            (
-                context::set_current(Some(crate::runtime::Handle {
-                    shared: shared.clone(),
-                })),
-                shared.reactor.enter(),
-            )
-        });
+        let _enter = runtime.as_ref().map(context::enter);
         drop(runtime);
         let mut st = self.state.lock().unwrap();
         'outer: loop {
@@ -262,28 +250,6 @@ impl Inner {
         if st.threads == 0 {
             self.exited.notify_all();
         }
-    }
-}
-
-impl Shared {
-    pub(crate) fn spawn_blocking<F, R>(
-        self: &Arc<Self>,
-        f: F,
-        location: &'static Location<'static>,
-    ) -> JoinHandle<R>
-    where
-        F: FnOnce() -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        let (raw, notified, join) =
-            crate::task::new_task(BlockingTask(Some(f)), self.clone(), location);
-        if let Err(raw) = self.owned.insert(raw) {
-            drop(notified);
-            raw.shutdown();
-            return join;
-        }
-        self.blocking.submit_task(notified);
-        join
     }
 }
 

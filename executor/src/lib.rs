@@ -5,13 +5,13 @@
 //!
 //! * **G**, a task: one heap record holding a state word, the future and
 //!   then its output ([`task`], `task/raw.rs`). The task is its own Waker.
-//! * **P**, a processor: the right to run tasks, with a 256-slot local run
-//!   queue, a `runnext` slot and a tick counter (`processor.rs`). There are
+//! * **P**, a processor (`Processor`, `processor.rs`): the right to run
+//!   tasks, with a 256-slot local run queue and a `runnext` slot. There are
 //!   as many Ps as worker threads; a P is a box that one thread owns at a
 //!   time and can hand to another.
-//! * **M**, a machine: a thread that holds a P and runs its tasks
-//!   (`worker.rs`): a runtime worker thread, or the thread inside
-//!   `block_on` on a current-thread runtime.
+//! * **M**, a machine (`Machine`, `worker.rs`): a thread that holds a P
+//!   and runs its tasks: a runtime worker thread, or the thread inside
+//!   `block_on` on a current-thread runtime (`current_thread.rs`).
 //!
 //! ## How a task runs
 //!
@@ -69,19 +69,27 @@
 //!
 //! ## Orientation
 //!
-//! `task/` (G: record, state word, JoinHandle, waker, owned list) ·
-//! `processor.rs` (P) · `worker.rs` (M loop, finding work, parking) ·
-//! `idle.rs` (searching and sleeping counters) · `park.rs` (the Park /
-//! Unpark seam) · `injector.rs` (global queue) · `queue/` (local ring) ·
-//! `shared.rs` (per-runtime state) · `sysmon.rs` (reactor-poll flag) ·
-//! `runtime/` (Runtime, Builder, Handle, current-thread flavor,
-//! thread-local context) · `blocking.rs` (spawn_blocking pool).
+//! The core: `task/` (G: record, state word, JoinHandle, waker, owned
+//! list) · `processor.rs` (P) · `worker.rs` (M loop, finding work,
+//! parking) · `current_thread.rs` (the current-thread M, and `block_on` on
+//! a plain thread) · `idle.rs` (searching and sleeping counters) ·
+//! `park.rs` (the Park / Unpark seam) · `injector.rs` (global queue) ·
+//! `queue/` (local ring) · `shared.rs` (per-runtime state, its creation and
+//! shutdown) · `context.rs` (the thread's runtime context: every
+//! thread-local but the task-record cache) · `sysmon.rs` (reactor-poll
+//! flag) · `blocking.rs` (spawn_blocking pool).
+//!
+//! The API layer: `runtime/` (Runtime, Builder, Handle) and this file's
+//! `spawn` and `block_on`. Imports go one way, from the API into the core;
+//! no core module imports from `runtime/`.
 
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod blocking;
+mod context;
+mod current_thread;
 mod idle;
 mod injector;
 mod loom;
@@ -115,7 +123,7 @@ where
     F::Output: Send + 'static,
 {
     let location = Location::caller();
-    match runtime::context::with_current(move |shared| shared.spawn(future, location)) {
+    match context::with_current(move |shared| shared.spawn(future, location)) {
         Some(join) => join,
         None => panic!(
             "goro::spawn called outside a goro runtime: call it from a task, from \

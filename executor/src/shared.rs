@@ -1,12 +1,15 @@
 //! The state of one runtime that every thread shares: the Ps' remote
 //! halves, the injector, the idle counters, the owned-task list and the
-//! reactor driver. Tasks hold an `Arc<Shared>` as their scheduler.
+//! reactor driver; and its lifetime, from [`Shared::new`] to
+//! [`Shared::shutdown`]. Tasks on the Ps point to it through an uncounted
+//! [`TaskSched`]; blocking-pool tasks hold an `Arc<Shared>`.
 
-use crate::blocking::BlockingPool;
+use crate::blocking::{BlockingPool, BlockingTask};
+use crate::context;
 use crate::idle::Idle;
 use crate::injector::Injector;
-use crate::processor::{Processor, Remote};
-use crate::runtime::context;
+use crate::park::Parker;
+use crate::processor::{Processor, Remote, RunNext};
 use crate::task::list::OwnedTasks;
 use crate::task::{self, JoinHandle, Notified, RawTask, Schedule};
 use std::future::Future;
@@ -14,6 +17,7 @@ use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Scheduler settings fixed at build time.
 pub(crate) struct Config {
@@ -55,6 +59,53 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// A runtime's shared state with `num_ps` Ps (returned for the Ms to
+    /// take) and a fresh reactor, whose blocking work (DNS) goes to
+    /// `blocking`. Each P is boxed already, as in `idle_ps`: an M takes
+    /// it by moving the box.
+    #[allow(clippy::vec_box)]
+    pub(crate) fn new(
+        num_ps: usize,
+        config: Config,
+        blocking: BlockingPool,
+    ) -> std::io::Result<(Arc<Shared>, Vec<Box<Processor>>)> {
+        let mut driver = goro_reactor::Driver::new()?;
+        let reactor = driver.handle();
+        driver.set_blocking_spawner(blocking.spawner());
+        let mut ps = Vec::with_capacity(num_ps);
+        let mut remotes = Vec::with_capacity(num_ps);
+        for index in 0..num_ps {
+            let (local, steal) = crate::queue::local();
+            ps.push(Box::new(Processor::new(
+                index,
+                local,
+                config.global_queue_interval,
+                config.event_interval,
+            )));
+            remotes.push(Remote {
+                steal,
+                runnext: RunNext::new(),
+                parker: Arc::new(Parker::new(reactor.clone())),
+            });
+        }
+        let shared = Arc::new(Shared {
+            remotes: remotes.into_boxed_slice(),
+            injector: Injector::new(),
+            idle: Idle::new(num_ps),
+            owned: OwnedTasks::new(num_ps * 4),
+            driver: Mutex::new(Some(driver)),
+            reactor,
+            blocking,
+            config,
+            poll_due: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            idle_ps: Mutex::new(Vec::new()),
+            p_waiters: Mutex::new(Vec::new()),
+        });
+        shared.blocking.set_runtime(Arc::downgrade(&shared));
+        Ok((shared, ps))
+    }
+
     /// Creates and schedules a task.
     pub(crate) fn spawn<F>(
         self: &Arc<Self>,
@@ -77,8 +128,87 @@ impl Shared {
         join
     }
 
+    /// Creates a task for the blocking pool. It keeps a counted reference
+    /// to the runtime (see `impl Schedule for Arc<Shared>`).
+    pub(crate) fn spawn_blocking<F, R>(
+        self: &Arc<Self>,
+        f: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (raw, notified, join) = task::new_task(BlockingTask(Some(f)), self.clone(), location);
+        if let Err(raw) = self.owned.insert(raw) {
+            // Shut down: the handle resolves to a cancelled error.
+            drop(notified);
+            raw.shutdown();
+            return join;
+        }
+        self.blocking.submit_task(notified);
+        join
+    }
+
+    /// Shuts the runtime down: stops and joins the Ms (`workers` are their
+    /// threads, plus sysmon's), drops every unfinished task's future on
+    /// this thread, shuts the reactor down, and waits up to
+    /// `blocking_timeout` (`None`: for ever) for running blocking tasks.
+    /// Called once, by the `Runtime`, before it drops its `Arc<Shared>`;
+    /// this is the step "Why the pointer stays valid" (on [`TaskSched`])
+    /// relies on.
+    pub(crate) fn shutdown(
+        self: &Arc<Self>,
+        workers: Vec<std::thread::JoinHandle<()>>,
+        blocking_timeout: Option<Duration>,
+    ) {
+        // Release: everything before shutdown is visible to the Ms that see
+        // the flag.
+        self.shutdown.store(true, Ordering::Release);
+        self.unpark_all();
+        let me = std::thread::current().id();
+        for worker in &workers {
+            // Ends sysmon's sleep (worker threads do not use thread park).
+            worker.thread().unpark();
+        }
+        for worker in workers {
+            if worker.thread().id() == me {
+                // Dropped from a task on this very worker: it exits when the
+                // task returns; joining it here would wait for ourselves.
+                continue;
+            }
+            // A worker only panics through a bug in goro; keep shutting down.
+            let _ = worker.join();
+        }
+        // No M runs any more: every task is idle or queued, and this thread
+        // drops their futures, inside the runtime so destructors may use it.
+        let _enter = context::enter(self);
+        self.owned.close_and_shutdown();
+        while let Some(task) = self.injector.pop() {
+            drop(task);
+        }
+        let ps: Vec<_> = self.idle_ps.lock().unwrap().drain(..).collect();
+        for p in ps {
+            drop(self.drain_p(p));
+        }
+        // A panic inside the reactor poisons the lock; shut it down anyway.
+        let driver = self
+            .driver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(mut driver) = driver {
+            driver.shutdown();
+        }
+        self.blocking.shutdown(blocking_timeout);
+        // Destructors above may have woken tasks onto the injector.
+        while let Some(task) = self.injector.pop() {
+            drop(task);
+        }
+    }
+
     pub(crate) fn is_shutdown(&self) -> bool {
-        // Acquire: pairs with the Release store in `Runtime` shutdown.
+        // Acquire: pairs with the Release store in `Shared::shutdown`.
         self.shutdown.load(Ordering::Acquire)
     }
 
@@ -191,8 +321,8 @@ impl Shared {
 /// (a wake or an abort of an incomplete task), to requeue it after a poll
 /// and to take it off the owned list when it completes. Every incomplete
 /// task is in the owned list (a spawn that finds the list closed shuts the
-/// task down at once), and `Runtime::shutdown` — which runs before the
-/// runtime drops its `Arc<Shared>` — completes every listed task that is
+/// task down at once), and `Shared::shutdown` — which the `Runtime` calls
+/// before it drops its `Arc<Shared>` — completes every listed task that is
 /// not running, after joining every worker but the one it may run on. A
 /// task running at that moment is completed by its M, which holds an
 /// `Arc<Shared>` until it exits. So no incomplete task outlives `Shared`,

@@ -86,9 +86,9 @@
 //! reactor readied tasks on its thread), it leaves the sleepers itself;
 //! otherwise the wake-up was spurious and it parks again.
 
+use crate::context::{self, WorkerCtx};
 use crate::processor::Processor;
 use crate::queue::LOCAL_QUEUE_CAPACITY;
-use crate::runtime::context::{self, WorkerCtx};
 use crate::shared::Shared;
 use crate::task::Notified;
 use std::cell::{Cell, RefCell};

@@ -2,15 +2,10 @@
 
 use super::{Handle, Runtime};
 use crate::blocking::BlockingPool;
-use crate::idle::Idle;
-use crate::injector::Injector;
-use crate::park::Parker;
-use crate::processor::{Processor, Remote, RunNext};
 use crate::shared::{Config, Shared};
-use crate::task::list::OwnedTasks;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 type Callback = Arc<dyn Fn() + Send + Sync>;
@@ -172,52 +167,19 @@ impl Builder {
             return Err(invalid("event_interval must be at least 1, got 0".into()));
         }
 
-        let mut driver = goro_reactor::Driver::new()?;
-        let reactor = driver.handle();
         let blocking = BlockingPool::new(
             self.max_blocking_threads,
             self.keep_alive,
             self.blocking_thread_name(),
             self.thread_stack_size,
         );
-        driver.set_blocking_spawner(blocking.spawner());
-
-        let mut ps = Vec::with_capacity(workers);
-        let mut remotes = Vec::with_capacity(workers);
-        for index in 0..workers {
-            let (local, steal) = crate::queue::local();
-            ps.push(Box::new(Processor::new(
-                index,
-                local,
-                self.global_queue_interval,
-                self.event_interval,
-            )));
-            remotes.push(Remote {
-                steal,
-                runnext: RunNext::new(),
-                parker: Arc::new(Parker::new(reactor.clone())),
-            });
-        }
-        let shared = Arc::new(Shared {
-            remotes: remotes.into_boxed_slice(),
-            injector: Injector::new(),
-            idle: Idle::new(workers),
-            owned: OwnedTasks::new(workers * 4),
-            driver: Mutex::new(Some(driver)),
-            reactor,
-            blocking,
-            config: Config {
-                global_queue_interval: self.global_queue_interval,
-                event_interval: self.event_interval,
-                lifo_enabled: self.lifo_enabled,
-                current_thread: self.current_thread,
-            },
-            poll_due: AtomicBool::new(false),
-            shutdown: AtomicBool::new(false),
-            idle_ps: Mutex::new(Vec::new()),
-            p_waiters: Mutex::new(Vec::new()),
-        });
-        shared.blocking.set_runtime(Arc::downgrade(&shared));
+        let config = Config {
+            global_queue_interval: self.global_queue_interval,
+            event_interval: self.event_interval,
+            lifo_enabled: self.lifo_enabled,
+            current_thread: self.current_thread,
+        };
+        let (shared, ps) = Shared::new(workers, config, blocking)?;
         let handle = Handle { shared };
 
         if self.current_thread {

@@ -1,16 +1,13 @@
-//! `Handle` and the `block_on` of plain threads.
+//! `Handle`: a clonable reference to a runtime.
 
-use super::context;
-use crate::park::Parker;
+use crate::context;
+use crate::current_thread;
 use crate::shared::Shared;
 use crate::task::JoinHandle;
-use std::cell::Cell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 
 /// A clonable reference to a runtime: spawn on it, block on it, enter it.
 #[derive(Clone)]
@@ -21,20 +18,8 @@ pub struct Handle {
 /// Keeps a runtime entered on this thread; restores the previous one when
 /// dropped. Not `Send`: it belongs to the thread that entered.
 pub struct EnterGuard<'a> {
-    prev: Option<Handle>,
-    _reactor: goro_reactor::EnterGuard,
+    _inner: context::EnterGuard,
     _not_send: PhantomData<(&'a Handle, *const ())>,
-}
-
-impl Drop for EnterGuard<'_> {
-    fn drop(&mut self) {
-        context::set_current(self.prev.take());
-    }
-}
-
-thread_local! {
-    /// Set while this thread is inside a `block_on`.
-    static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Handle {
@@ -84,8 +69,7 @@ impl Handle {
     /// `Handle::current`, net types and timers) until the guard drops.
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
-            _reactor: self.shared.reactor.enter(),
-            prev: context::set_current(Some(self.clone())),
+            _inner: context::enter(&self.shared),
             _not_send: PhantomData,
         }
     }
@@ -99,25 +83,17 @@ impl Handle {
     /// `block_on` (it would block the thread the caller runs on).
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        if context::is_worker() || IN_BLOCK_ON.with(|b| b.get()) {
+        let Some(_block_on) = context::enter_block_on() else {
             panic!(
                 "cannot block_on from inside a goro runtime: this thread is already running \
                  async code; use .await instead"
             );
-        }
-        struct Reset;
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                IN_BLOCK_ON.with(|b| b.set(false));
-            }
-        }
-        IN_BLOCK_ON.with(|b| b.set(true));
-        let _reset = Reset;
+        };
         let _enter = self.enter();
         if self.shared.config.current_thread {
-            super::current_thread::block_on(&self.shared, future)
+            current_thread::block_on(&self.shared, future)
         } else {
-            block_on_thread(future)
+            current_thread::block_on_thread(future)
         }
     }
 
@@ -138,45 +114,6 @@ impl std::fmt::Debug for Handle {
             .field("workers", &self.shared.remotes.len())
             .field("current_thread", &self.shared.config.current_thread)
             .finish()
-    }
-}
-
-/// A Waker that unparks one thread.
-pub(crate) struct ThreadWaker(pub(crate) Arc<Parker<()>>);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-thread_local! {
-    static THREAD_PARKER: (Arc<Parker<()>>, Waker) = {
-        let parker = Arc::new(Parker::new(()));
-        let waker = Waker::from(Arc::new(ThreadWaker(parker.clone())));
-        (parker, waker)
-    };
-}
-
-/// This thread's parker and a Waker that unparks it.
-pub(crate) fn thread_parker() -> (Arc<Parker<()>>, Waker) {
-    THREAD_PARKER.with(|(p, w)| (p.clone(), w.clone()))
-}
-
-/// Drives `future` on this thread, sleeping between polls.
-pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
-    let (parker, waker) = thread_parker();
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        // The future is the only thing on this thread: no budget.
-        if let Poll::Ready(out) = goro_coop::unconstrained(|| future.as_mut().poll(&mut cx)) {
-            return out;
-        }
-        parker.park();
     }
 }
 

@@ -1,9 +1,11 @@
-//! The runtime: `Runtime` owns the worker threads (Ms) and the shared
+//! The runtime API: `Runtime` owns the worker threads (Ms) and the shared
 //! state; `Handle` is a clonable reference to it; `Builder` configures it.
+//!
+//! This is the layer users see, and it only calls into the core
+//! (`shared.rs`, `worker.rs`, `current_thread.rs`, `context.rs`, ...);
+//! nothing in the core imports from here.
 
 mod builder;
-pub(crate) mod context;
-mod current_thread;
 mod handle;
 
 pub use builder::Builder;
@@ -11,7 +13,6 @@ pub use handle::{EnterGuard, Handle};
 
 use crate::task::JoinHandle;
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// A goro runtime: Ps, the Ms that run them, a reactor and a blocking pool.
@@ -96,50 +97,8 @@ impl Runtime {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        let shared = &self.handle.shared;
-        // Release: everything before shutdown is visible to the Ms that see
-        // the flag.
-        shared.shutdown.store(true, Ordering::Release);
-        shared.unpark_all();
-        let me = std::thread::current().id();
-        for worker in &self.workers {
-            // Ends sysmon's sleep (worker threads do not use thread park).
-            worker.thread().unpark();
-        }
-        for worker in self.workers.drain(..) {
-            if worker.thread().id() == me {
-                // Dropped from a task on this very worker: it exits when the
-                // task returns; joining it here would wait for ourselves.
-                continue;
-            }
-            // A worker only panics through a bug in goro; keep shutting down.
-            let _ = worker.join();
-        }
-        // No M runs any more: every task is idle or queued, and this thread
-        // drops their futures, inside the runtime so destructors may use it.
-        let _enter = self.handle.enter();
-        shared.owned.close_and_shutdown();
-        while let Some(task) = shared.injector.pop() {
-            drop(task);
-        }
-        let ps: Vec<_> = shared.idle_ps.lock().unwrap().drain(..).collect();
-        for p in ps {
-            drop(shared.drain_p(p));
-        }
-        // A panic inside the reactor poisons the lock; shut it down anyway.
-        let driver = shared
-            .driver
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(mut driver) = driver {
-            driver.shutdown();
-        }
-        shared.blocking.shutdown(blocking_timeout);
-        // Destructors above may have woken tasks onto the injector.
-        while let Some(task) = shared.injector.pop() {
-            drop(task);
-        }
+        let workers = std::mem::take(&mut self.workers);
+        self.handle.shared.shutdown(workers, blocking_timeout);
     }
 }
 

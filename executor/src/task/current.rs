@@ -19,15 +19,9 @@
 //! Under loom the fast path is off: loom's threads share one OS thread's
 //! thread-locals, and the models check the ordinary wake instead.
 
-use std::cell::Cell;
+use crate::context;
 use std::ptr;
 use std::task::Waker;
-
-thread_local! {
-    /// The record being polled on this thread (its waker data pointer), and
-    /// whether its future asked to be requeued.
-    static POLLING: Cell<(*const (), bool)> = const { Cell::new((ptr::null(), false)) };
-}
 
 /// Marks `task` as the one this thread polls until [`PollScope::finish`].
 pub(crate) struct PollScope {
@@ -38,7 +32,7 @@ impl PollScope {
     #[inline]
     pub(crate) fn enter(task: *const ()) -> PollScope {
         PollScope {
-            prev: POLLING.with(|p| p.replace((task, false))),
+            prev: context::replace_polling((task, false)),
         }
     }
 
@@ -47,7 +41,7 @@ impl PollScope {
     pub(crate) fn finish(self) -> bool {
         let prev = self.prev;
         std::mem::forget(self);
-        POLLING.with(|p| p.replace(prev)).1
+        context::replace_polling(prev).1
     }
 }
 
@@ -55,7 +49,7 @@ impl Drop for PollScope {
     /// Only on unwinding out of the poll (the harness catches panics, so
     /// this is for a panic inside the harness itself).
     fn drop(&mut self) {
-        let _ = POLLING.try_with(|p| p.set(self.prev));
+        context::replace_polling(self.prev);
     }
 }
 
@@ -67,14 +61,12 @@ pub(crate) fn request_yield(waker: &Waker) -> bool {
     if cfg!(loom) || !super::waker::is_task_waker(waker) {
         return false;
     }
-    POLLING
-        .try_with(|p| {
-            let (task, _) = p.get();
-            let mine = !task.is_null() && ptr::eq(task, waker.data());
-            if mine {
-                p.set((task, true));
-            }
-            mine
-        })
-        .unwrap_or(false)
+    context::with_polling(|p| {
+        let (task, _) = p.get();
+        let mine = !task.is_null() && ptr::eq(task, waker.data());
+        if mine {
+            p.set((task, true));
+        }
+        mine
+    })
 }

@@ -56,22 +56,17 @@ impl Id {
         const ID_BLOCK: u64 = 1024;
         // Relaxed: uniqueness only needs the atomicity of fetch_add.
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        thread_local! {
-            /// The rest of this thread's block: next id, end (exclusive).
-            static BLOCK: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
-        }
-        let id = BLOCK
-            .try_with(|b| {
-                let (mut next, mut end) = b.get();
-                if next == end {
-                    next = NEXT.fetch_add(ID_BLOCK, Ordering::Relaxed);
-                    end = next + ID_BLOCK;
-                }
-                b.set((next + 1, end));
-                next
-            })
-            // Thread exiting: take a single id.
-            .unwrap_or_else(|_| NEXT.fetch_add(1, Ordering::Relaxed));
+        // The rest of this thread's block lives in its context (reachable
+        // for the whole life of the thread, exit included).
+        let id = crate::context::with_id_block(|b| {
+            let (mut next, mut end) = b.get();
+            if next == end {
+                next = NEXT.fetch_add(ID_BLOCK, Ordering::Relaxed);
+                end = next + ID_BLOCK;
+            }
+            b.set((next + 1, end));
+            next
+        });
         Id(NonZeroU64::new(id).expect("task id counter wrapped"))
     }
 

@@ -1,10 +1,16 @@
-//! The current-thread flavor: one P and no worker threads. The thread in
+//! The current-thread flavor's M, and `block_on` on a plain thread.
+//!
+//! A current-thread runtime has one P and no worker threads. The thread in
 //! `block_on` is the M: it takes the P, runs tasks between polls of its own
 //! future, and parks in the reactor when both are idle. Between `block_on`
 //! calls the P waits in `Shared::idle_ps` with its queue intact.
+//!
+//! On a multi-thread runtime (and on a current-thread one whose P another
+//! thread holds, or that has shut down) `block_on` only drives its own
+//! future, sleeping on the thread's parker between polls
+//! ([`block_on_thread`]).
 
-use super::context::{self, WorkerCtx};
-use super::handle::{block_on_thread, thread_parker};
+use crate::context::{self, thread_parker, WorkerCtx};
 use crate::processor::Processor;
 use crate::shared::Shared;
 use crate::worker::Machine;
@@ -121,5 +127,19 @@ fn drive<F: Future>(shared: &Arc<Shared>, p: Box<Processor>, mut future: Pin<&mu
             Some(task) => m.run(task),
             None => m.park(Some(&main.woken)),
         }
+    }
+}
+
+/// Drives `future` on this thread, sleeping between polls.
+pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
+    let (parker, waker) = thread_parker();
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        // The future is the only thing on this thread: no budget.
+        if let Poll::Ready(out) = goro_coop::unconstrained(|| future.as_mut().poll(&mut cx)) {
+            return out;
+        }
+        parker.park();
     }
 }
