@@ -49,15 +49,26 @@ impl Idle {
     }
 
     /// An M out of local work asks to search (steal). At most half of the
-    /// Ms search at once (Go: `2*nmspinning < busy Ps`), so that a burst of
-    /// idleness does not have every thread hammering the others' queues.
+    /// Ms, rounded up, search at once (Go: `2*nmspinning < busy Ps`), so
+    /// that a burst of idleness does not have every thread hammering the
+    /// others' queues. The bound is exact: the check and the increment are
+    /// one compare-exchange, so Ms asking at the same time cannot overshoot
+    /// it, and the only other way in, `notify_one`, adds a searcher only
+    /// when there is none.
     pub(crate) fn try_become_searching(&self) -> bool {
-        let s = self.state.load(SeqCst);
-        if 2 * searching(s) >= self.num_workers.max(2) {
-            return false;
+        let mut s = self.state.load(SeqCst);
+        loop {
+            if 2 * searching(s) >= self.num_workers.max(2) {
+                return false;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, s + SEARCH_ONE, SeqCst, SeqCst)
+            {
+                Ok(_) => return true,
+                Err(actual) => s = actual,
+            }
         }
-        self.state.fetch_add(SEARCH_ONE, SeqCst);
-        true
     }
 
     /// A searching M found work or gives up. Returns true if it was the
@@ -85,14 +96,28 @@ impl Idle {
     #[inline(never)]
     fn notify_one_locked(&self) -> Option<usize> {
         let mut sleepers = self.sleepers.lock().unwrap();
-        // Re-check under the lock: another notifier may have woken one.
-        if !self.should_notify(self.state.load(SeqCst)) {
+        if sleepers.stack.is_empty() {
             return None;
+        }
+        // Re-check under the lock (another notifier may have woken one) and
+        // count the woken M as searching (Go: wakep starts a spinning M) in
+        // one compare-exchange, so that it is added only if no searcher
+        // exists at that moment: `try_become_searching`'s bound stays exact.
+        let mut s = self.state.load(SeqCst);
+        loop {
+            if !self.should_notify(s) {
+                return None;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, s + UNPARK_ONE + SEARCH_ONE, SeqCst, SeqCst)
+            {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
         }
         let index = sleepers.stack.pop()?;
         sleepers.asleep[index] = false;
-        // The woken M starts searching (Go: wakep starts a spinning M).
-        self.state.fetch_add(UNPARK_ONE + SEARCH_ONE, SeqCst);
         Some(index)
     }
 

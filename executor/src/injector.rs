@@ -14,9 +14,15 @@
 //!   batch pushed, one per share taken (Go's `runqputslow` and
 //!   `globrunqget` take `sched.lock` once per batch too).
 //!
-//! Takers look at the batch lane first, then the single lane. Neither lane
-//! is strictly ordered against the other; each is FIFO, and the 61-tick
-//! check (see worker.rs) keeps both from starving.
+//! Takers (`pop`, `take`) always look at the batch lane first, then the
+//! single lane. Each lane is FIFO; neither is ordered against the other.
+//! A task in the single lane therefore waits for the batch lane to empty.
+//! That lane only fills when a local queue overflows, and every M that
+//! finds its own queue empty drains it, so the wait is bounded while the Ms
+//! keep up; under a sustained overload that keeps overflowing local queues
+//! faster than the Ms drain them, nothing bounds it. The 61-tick check (see
+//! worker.rs) bounds how long the injector as a whole waits behind local
+//! work, not how the two lanes share it.
 //!
 //! `batched` mirrors the batch lane's length so that emptiness checks (the
 //! parking protocol's re-check, `take_from_injector`'s early exit) need no

@@ -32,21 +32,24 @@
 //!
 //! * *One allocation per task, Waker = task.* Waking costs a CAS on the
 //!   state word and a queue push; `wake_by_ref` does not touch the
-//!   reference count. The record is about 60 bytes plus the future, and
-//!   freed records are kept for reuse, per thread and in a bounded
-//!   process-wide pool (`task/free_list.rs`, Go's `gFree`), so a spawn
-//!   seldom reaches the allocator. `yield_now` on goro's own harness skips
+//!   reference count. The record is 80 bytes (a 56-byte header, the
+//!   scheduler pointer, the JoinHandle's waker slot) plus a stage that holds
+//!   the future and then its `Result<Output, JoinError>`: 112 bytes for a
+//!   future that holds nothing, on 64-bit targets (asserted by
+//!   `task::raw::tests::record_size`). Freed records are kept for reuse,
+//!   per thread and in a bounded process-wide pool (`task/free_list.rs`,
+//!   Go's `gFree`), so a spawn seldom reaches the allocator. `yield_now` on goro's own harness skips
 //!   its wake and lets the harness requeue the task (`task/current.rs`).
 //! * *Per-P queues and stealing* keep spawns and wake-ups local (no shared
 //!   lock on the hot path) while idle Ms balance the load.
 //! * *runnext* makes producer/consumer hand-offs run back to back on one
 //!   core, hot in cache; a streak cap of 3 keeps it from starving the queue,
 //!   and an M that finds nothing else may steal it (see `worker.rs`).
-//! * *Spinning Ms, at most half of them, and the "last searcher wakes
-//!   another" rule* (Go's `wakep`) wake a thread only when work may go
-//!   unnoticed, so a burst of spawns costs one syscall, not one per task.
-//!   The protocol, its StoreLoad fences and its loom model are described in
-//!   "Worker thread parking/unparking" in `worker.rs`.
+//! * *Spinning Ms, at most half of them (rounded up), and the "last
+//!   searcher wakes another" rule* (Go's `wakep`) wake a thread only when
+//!   work may go unnoticed, so a burst of spawns costs one syscall, not
+//!   one per task. The protocol, its StoreLoad fences and its loom model
+//!   are described in "Worker thread parking/unparking" in `worker.rs`.
 //! * *The reactor is a parking backend*: the first M to run out of work
 //!   blocks in the OS poller (`goro_reactor::Driver::park`); the others
 //!   sleep on condition variables (`park.rs`). IO readiness wakes tasks on

@@ -36,10 +36,12 @@
 //! go to runnext forever and starve the local queue. Go lets the runnext G
 //! inherit the time slice and relies on sysmon's 10 ms preemption; goro
 //! cannot preempt a future, so it caps the streak instead:
-//! `MAX_RUNNEXT_STREAK` (3) runnext tasks in a row, then the queue's head
-//! runs before runnext is looked at again. Tokio caps its LIFO slot the
-//! same way. The cost is one counter per P; ping-pong keeps its locality
-//! (the fourth hand-off goes through the queue, whose head it then is).
+//! `MAX_RUNNEXT_STREAK` (3) runnext tasks in a row, then one task from the
+//! queue's head runs before runnext is looked at again. Tokio caps its LIFO
+//! slot the same way. The cost is one counter per P; ping-pong keeps its
+//! locality: the fourth hand-off stays in runnext (it is not moved to the
+//! queue) and runs right after that one queued task, or at once if the
+//! queue is empty.
 //!
 //! # Worker thread parking/unparking
 //!
@@ -54,11 +56,12 @@
 //! busy; (3) letting Ms poll with timeouts burns CPU and adds latency.
 //!
 //! The rule (Go's `wakep`/`resetspinning`): an M out of local work becomes
-//! a *searcher* (at most half of the Ms at once, see `Idle`) and steals. A
-//! submitter wakes a parked M only if there is no searcher; a searcher that
-//! finds work stops searching, and if it was the *last* searcher it wakes
-//! another, so the search continues while work may remain. The last
-//! searcher to give up re-checks every queue after leaving the count.
+//! a *searcher* (at most half of the Ms at once, rounded up, see `Idle`)
+//! and steals. A submitter wakes a parked M only if there is no searcher; a
+//! searcher that finds work stops searching, and if it was the *last*
+//! searcher it wakes another, so the search continues while work may
+//! remain. The last searcher to give up re-checks every queue after leaving
+//! the count.
 //!
 //! Submitter (`Shared::push_remote`):     Last searcher (`Machine::park`):
 //!

@@ -1,6 +1,7 @@
 //! `JoinHandle` and `JoinError`.
 
 use super::raw::Header;
+use super::state::ToCancel;
 use super::Id;
 use std::any::Any;
 use std::fmt;
@@ -49,7 +50,7 @@ impl<T> JoinHandle<T> {
     /// handle resolves to a cancelled `JoinError`.
     pub fn abort(&self) {
         let h = self.header();
-        if h.state.transition_to_notified_and_cancel() {
+        if h.state.transition_to_notified_and_cancel() == ToCancel::Submit {
             // SAFETY: the transition took a reference for the Notified.
             unsafe { (h.vtable.schedule)(self.raw) }
         }

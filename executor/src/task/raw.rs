@@ -5,7 +5,9 @@
 //!
 //! ```text
 //!   Header   state word, vtable, owned-list links, id, spawn location
-//!   S        the scheduler handle (an Arc of the runtime)
+//!   S        the scheduler: `shared::TaskSched`, an uncounted pointer to the
+//!            runtime (see "Why the pointer stays valid" there), or for
+//!            blocking-pool tasks a counted `Arc<Shared>`
 //!   Stage<F> the future, then its output (a union in effect: one or the other)
 //!   waker    the JoinHandle's waker slot
 //! ```
@@ -22,7 +24,7 @@
 
 use super::current::PollScope;
 use super::join::JoinError;
-use super::state::{Snapshot, State, ToIdle, ToRunning};
+use super::state::{State, ToComplete, ToIdle, ToJoinHandleDropped, ToRunning, ToShutdown};
 use super::{free_list, waker, Id, Notified, RawTask, Schedule};
 use crate::loom::cell::UnsafeCell;
 use std::alloc::Layout;
@@ -257,29 +259,26 @@ unsafe fn cancel_and_complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs
 unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
     // SAFETY: the caller holds RUNNING and `refs` references.
     let cell = unsafe { cell::<F, S>(ptr) };
-    let prev = cell.header.state.transition_to_complete();
-    if !prev.has_join_interest() {
-        // Nobody will read the output.
-        let _ = set_stage(cell, Stage::Consumed);
-    } else if prev.has_join_waker() {
-        cell.join_waker.with(|slot| {
-            // SAFETY: JOIN_WAKER and COMPLETE are both set: the JoinHandle
-            // cannot write the slot any more, and it holds a waker.
-            if let Some(w) = unsafe { &*slot } {
-                w.wake_by_ref();
-            }
-        });
-        if !cell
-            .header
-            .state
-            .unset_join_waker_after_complete()
-            .has_join_interest()
-        {
-            // The JoinHandle went away meanwhile and left the waker to us.
-            // SAFETY: JOIN_WAKER was still set when it dropped, so it did
-            // not touch the slot; nobody else does.
-            cell.join_waker.with_mut(|slot| unsafe { *slot = None });
+    match cell.header.state.transition_to_complete() {
+        ToComplete::DropOutput => {
+            let _ = set_stage(cell, Stage::Consumed);
         }
+        ToComplete::WakeJoiner => {
+            cell.join_waker.with(|slot| {
+                // SAFETY: JOIN_WAKER and COMPLETE are both set: the JoinHandle
+                // cannot write the slot any more, and it holds a waker.
+                if let Some(w) = unsafe { &*slot } {
+                    w.wake_by_ref();
+                }
+            });
+            if cell.header.state.unset_join_waker_after_complete() {
+                // The JoinHandle went away meanwhile and left the waker to us.
+                // SAFETY: JOIN_WAKER was still set when it dropped, so it did
+                // not touch the slot; nobody else does.
+                cell.join_waker.with_mut(|slot| unsafe { *slot = None });
+            }
+        }
+        ToComplete::LeaveOutput => {}
     }
     let listed = cell.scheduler.release(RawTask(ptr));
     if cell.header.state.ref_dec(refs + usize::from(listed)) {
@@ -380,12 +379,12 @@ unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
         // reference remains, so the record is not ours to free.
         return;
     }
-    let prev: Snapshot = cell.header.state.transition_to_join_handle_dropped();
-    if prev.is_complete() {
-        // The output was left for us.
+    let todo = cell.header.state.transition_to_join_handle_dropped();
+    if todo != ToJoinHandleDropped::ClearWaker {
+        // Complete: the output was left for us.
         let _ = set_stage(cell, Stage::Consumed);
     }
-    if !(prev.is_complete() && prev.has_join_waker()) {
+    if todo != ToJoinHandleDropped::DropOutput {
         // SAFETY: JOIN_WAKER is clear (or we cleared it), so the slot is ours.
         cell.join_waker.with_mut(|s| unsafe { *s = None });
     }
@@ -402,12 +401,36 @@ unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
 unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the owned list's reference (now ours) keeps it alive.
     let cell = unsafe { cell::<F, S>(ptr) };
-    if cell.header.state.transition_to_shutdown() {
+    if cell.header.state.transition_to_shutdown() == ToShutdown::Cancel {
         // SAFETY: transition_to_shutdown gave us RUNNING; the owned list's
         // reference is ours.
         unsafe { cancel_and_complete::<F, S>(ptr, 1) };
     } else if cell.header.state.ref_dec(1) {
         // SAFETY: last reference.
         unsafe { dealloc::<F, S>(ptr) }
+    }
+}
+
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod tests {
+    use super::{Cell, Header, Stage};
+    use crate::shared::TaskSched;
+    use crate::task::JoinError;
+    use std::mem::size_of;
+
+    /// The figures `lib.rs` quotes, on 64-bit targets: a 56-byte header;
+    /// 80 bytes of record besides the stage (header, scheduler pointer,
+    /// join waker slot); a stage of at least 32 bytes (the output slot is a
+    /// `Result<_, JoinError>`); 112 bytes for a future that holds nothing.
+    #[test]
+    fn record_size() {
+        type F = std::future::Ready<()>;
+        let stage = size_of::<Stage<F>>();
+        let record = size_of::<Cell<F, TaskSched>>();
+        assert_eq!(size_of::<Header>(), 56);
+        assert_eq!(record - stage, 80);
+        assert_eq!(size_of::<Result<(), JoinError>>(), 24);
+        assert_eq!(stage, 32);
+        assert_eq!(record, 112);
     }
 }

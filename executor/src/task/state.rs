@@ -1,7 +1,9 @@
 //! The task state word: status bits and a reference count in one atomic.
 //!
-//! Every transition is a verb that returns what the caller must do next, so
-//! the rules live here and the harness (`raw.rs`) only follows orders. The
+//! Every transition is a verb that returns what the caller must do next (an
+//! outcome enum, `#[must_use]`; `set_join_waker` and `unset_join_waker`
+//! fail only when the task has completed), so the rules live here and the
+//! harness (`raw.rs`) only follows orders. The
 //! word can be read at any time with [`State::load`]; task dumps and deadlock
 //! detection read it without taking any lock.
 //!
@@ -20,13 +22,23 @@
 //! Transitions (everything else is a no-op or a bug):
 //!
 //! ```text
-//!   spawn                -> NOTIFIED | JOIN_INTEREST, refs = 3 (list, queue, handle)
-//!   idle --wake-->          NOTIFIED (+1 ref: the queued Notified)
-//!   NOTIFIED --run-->       RUNNING (the Notified's ref moves to the poller)
-//!   RUNNING --wake-->       RUNNING | NOTIFIED (no ref: the poller reschedules)
-//!   RUNNING --Pending-->    idle (-1 ref) or NOTIFIED (ref kept for the requeue)
-//!   RUNNING --Ready-->      COMPLETE
-//!   any --abort-->          CANCELLED (+ NOTIFIED and a ref if it was idle)
+//!   spawn                  -> NOTIFIED | JOIN_INTEREST, refs = 3 (list, queue, handle)
+//!   idle --wake-->            NOTIFIED (+1 ref: the queued Notified)
+//!   NOTIFIED --run-->         RUNNING (the Notified's ref moves to the poller);
+//!                             if CANCELLED, the poller drops the future instead
+//!   RUNNING --wake-->         RUNNING | NOTIFIED (no ref: the poller requeues)
+//!   RUNNING --Pending-->      idle (-1 ref) or NOTIFIED (ref kept for the requeue)
+//!   RUNNING | CANCELLED
+//!           --Pending-->      RUNNING kept: the poller drops the future, then COMPLETE
+//!   RUNNING --Ready-->        COMPLETE
+//!   idle --abort-->           CANCELLED | NOTIFIED (+1 ref: a Notified is submitted)
+//!   NOTIFIED --abort-->       + CANCELLED (whoever dequeues it drops the future)
+//!   RUNNING --abort-->        + CANCELLED | NOTIFIED (no ref; the poller sees
+//!                             CANCELLED when the poll returns Pending)
+//!   CANCELLED or COMPLETE
+//!           --abort-->        unchanged
+//!   idle --shutdown-->        RUNNING | CANCELLED (the caller drops the future)
+//!   otherwise --shutdown-->   + CANCELLED (the current owner sees it)
 //! ```
 //!
 //! Orderings: transitions that hand the future from one thread to another
@@ -119,6 +131,7 @@ impl std::fmt::Debug for Snapshot {
 
 /// What the thread that dequeued a `Notified` must do.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use]
 pub(crate) enum ToRunning {
     /// Poll the future.
     Poll,
@@ -133,6 +146,7 @@ pub(crate) enum ToRunning {
 
 /// What the poller must do after a `Pending` poll.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use]
 pub(crate) enum ToIdle {
     /// Nothing: the task waits for a wake.
     Idle,
@@ -143,15 +157,81 @@ pub(crate) enum ToIdle {
     Cancel,
 }
 
-/// What a waker must do.
+/// What `wake_by_ref` must do (its reference is borrowed, so it never
+/// frees the task).
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum ToNotified {
+#[must_use]
+pub(crate) enum ToNotifiedByRef {
     /// Nothing (already queued, running or complete).
     Nothing,
-    /// Submit a `Notified` (which owns one reference) to the scheduler.
+    /// Submit a `Notified`, which owns the reference the transition took.
     Submit,
-    /// Nothing, and the caller's reference was the last one: free the task.
+}
+
+/// What `wake` must do (it gives up its reference).
+#[derive(Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum ToNotifiedByVal {
+    /// Nothing more: the caller's reference was dropped (already queued,
+    /// running or complete).
+    Nothing,
+    /// Submit a `Notified`, which now owns the caller's reference.
+    Submit,
+    /// The caller's reference was the last one: free the task.
     Dealloc,
+}
+
+/// What the thread that completed the task must do with its output and
+/// the join waker (see "Join waker" in `raw.rs`).
+#[derive(Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum ToComplete {
+    /// The JoinHandle is gone: nobody will read the output; drop it.
+    DropOutput,
+    /// The JoinHandle waits with a published waker: wake it, then hand the
+    /// slot back with `unset_join_waker_after_complete`.
+    WakeJoiner,
+    /// The JoinHandle exists but has published no waker: it finds the
+    /// output the next time it is polled. Nothing to do.
+    LeaveOutput,
+}
+
+/// What `JoinHandle::abort` must do.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum ToCancel {
+    /// Nothing: already cancelled or complete, or a thread that owns or
+    /// will dequeue the task sees CANCELLED.
+    Nothing,
+    /// The task was idle: submit a `Notified` (owning the reference the
+    /// transition took) so a worker drops the future.
+    Submit,
+}
+
+/// What runtime shutdown must do with one listed task.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum ToShutdown {
+    /// The task was idle: the caller now holds RUNNING and drops the future.
+    Cancel,
+    /// Running or complete: its current owner sees CANCELLED (or it is done).
+    /// The caller only drops the list's reference.
+    Nothing,
+}
+
+/// What a dropped JoinHandle must clean up (see "Join waker" in `raw.rs`).
+#[derive(Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum ToJoinHandleDropped {
+    /// Not complete: the completing thread will drop the output. The join
+    /// waker slot is the handle's (the transition cleared JOIN_WAKER): clear
+    /// it.
+    ClearWaker,
+    /// Complete and the slot handed back: drop the output and clear the slot.
+    DropOutputAndWaker,
+    /// Complete, but the completing thread still owns the slot (it is waking
+    /// the waker): drop the output only; that thread drops the waker.
+    DropOutput,
 }
 
 impl State {
@@ -241,31 +321,37 @@ impl State {
     }
 
     /// The future returned `Ready` (or was dropped). Clears RUNNING and sets
-    /// COMPLETE; returns the state from just before.
-    pub(crate) fn transition_to_complete(&self) -> Snapshot {
+    /// COMPLETE; says what to do with the output and the join waker.
+    pub(crate) fn transition_to_complete(&self) -> ToComplete {
         // AcqRel: publishes the output to the JoinHandle (Release) and
         // sees its latest JOIN_* bits (Acquire).
         let prev = Snapshot(self.0.fetch_xor(RUNNING | COMPLETE, Ordering::AcqRel));
         debug_assert!(prev.is_running() && !prev.is_complete(), "{prev:?}");
-        prev
+        if !prev.has_join_interest() {
+            ToComplete::DropOutput
+        } else if prev.has_join_waker() {
+            ToComplete::WakeJoiner
+        } else {
+            ToComplete::LeaveOutput
+        }
     }
 
     /// `wake_by_ref`: the caller's reference is borrowed.
-    pub(crate) fn transition_to_notified_by_ref(&self) -> ToNotified {
+    pub(crate) fn transition_to_notified_by_ref(&self) -> ToNotifiedByRef {
         self.update(|s| {
             if s.is_complete() || s.is_notified() {
-                (None, ToNotified::Nothing)
+                (None, ToNotifiedByRef::Nothing)
             } else if s.is_running() {
-                (Some(s.0 | NOTIFIED), ToNotified::Nothing)
+                (Some(s.0 | NOTIFIED), ToNotifiedByRef::Nothing)
             } else {
-                (Some((s.0 | NOTIFIED) + REF_ONE), ToNotified::Submit)
+                (Some((s.0 | NOTIFIED) + REF_ONE), ToNotifiedByRef::Submit)
             }
         })
         .1
     }
 
     /// `wake`: the caller gives up its reference.
-    pub(crate) fn transition_to_notified_by_val(&self) -> ToNotified {
+    pub(crate) fn transition_to_notified_by_val(&self) -> ToNotifiedByVal {
         self.update(|s| {
             if s.is_complete() || s.is_notified() || s.is_running() {
                 let mut next = s.0 - REF_ONE;
@@ -273,61 +359,69 @@ impl State {
                     next |= NOTIFIED;
                 }
                 let out = if next >> REF_SHIFT == 0 {
-                    ToNotified::Dealloc
+                    ToNotifiedByVal::Dealloc
                 } else {
-                    ToNotified::Nothing
+                    ToNotifiedByVal::Nothing
                 };
                 (Some(next), out)
             } else {
                 // The caller's reference becomes the Notified's.
-                (Some(s.0 | NOTIFIED), ToNotified::Submit)
+                (Some(s.0 | NOTIFIED), ToNotifiedByVal::Submit)
             }
         })
         .1
     }
 
-    /// `JoinHandle::abort`: returns whether the caller must submit a
-    /// `Notified` (which owns a fresh reference) so a worker drops the future.
-    pub(crate) fn transition_to_notified_and_cancel(&self) -> bool {
+    /// `JoinHandle::abort`: sets CANCELLED, and says whether the caller
+    /// must submit a `Notified` so a worker drops the future.
+    pub(crate) fn transition_to_notified_and_cancel(&self) -> ToCancel {
         self.update(|s| {
             if s.is_cancelled() || s.is_complete() {
-                (None, false)
+                (None, ToCancel::Nothing)
             } else if s.is_running() || s.is_notified() {
                 // The poller, or whoever dequeues it, sees CANCELLED.
-                (Some(s.0 | CANCELLED | NOTIFIED), false)
+                (Some(s.0 | CANCELLED | NOTIFIED), ToCancel::Nothing)
             } else {
-                (Some((s.0 | CANCELLED | NOTIFIED) + REF_ONE), true)
+                (
+                    Some((s.0 | CANCELLED | NOTIFIED) + REF_ONE),
+                    ToCancel::Submit,
+                )
             }
         })
         .1
     }
 
-    /// Runtime shutdown: returns true if the caller now holds RUNNING and
-    /// must drop the future; otherwise the current owner will see CANCELLED.
-    pub(crate) fn transition_to_shutdown(&self) -> bool {
+    /// Runtime shutdown: sets CANCELLED, and RUNNING too if the task was
+    /// idle, in which case the caller must drop the future.
+    pub(crate) fn transition_to_shutdown(&self) -> ToShutdown {
         self.update(|s| {
             if s.is_idle() {
-                (Some(s.0 | RUNNING | CANCELLED), true)
+                (Some(s.0 | RUNNING | CANCELLED), ToShutdown::Cancel)
             } else {
-                (Some(s.0 | CANCELLED), false)
+                (Some(s.0 | CANCELLED), ToShutdown::Nothing)
             }
         })
         .1
     }
 
-    /// The JoinHandle is dropped. Returns the state from just before: if it
-    /// was COMPLETE the caller drops the output; it owns the join waker slot
-    /// unless the snapshot had both COMPLETE and JOIN_WAKER.
-    pub(crate) fn transition_to_join_handle_dropped(&self) -> Snapshot {
+    /// The JoinHandle is dropped: clears JOIN_INTEREST (and JOIN_WAKER if the
+    /// task is not complete, taking the slot back); says what the handle must
+    /// clean up.
+    pub(crate) fn transition_to_join_handle_dropped(&self) -> ToJoinHandleDropped {
         self.update(|s| {
             debug_assert!(s.has_join_interest());
             let mut next = s.0 & !JOIN_INTEREST;
-            if !s.is_complete() {
+            let out = if !s.is_complete() {
                 next &= !JOIN_WAKER;
-            }
-            (Some(next), ())
+                ToJoinHandleDropped::ClearWaker
+            } else if s.has_join_waker() {
+                ToJoinHandleDropped::DropOutput
+            } else {
+                ToJoinHandleDropped::DropOutputAndWaker
+            };
+            (Some(next), out)
         })
-        .0
+        .1
     }
 
     /// JoinHandle drop, fast path: if the task is not complete and no join
@@ -336,6 +430,7 @@ impl State {
     /// common case). Fails, changing nothing, if the task completed, a join
     /// waker is set, or the handle holds the last reference; the caller
     /// then takes the slow path.
+    #[must_use]
     pub(crate) fn drop_join_handle_fast(&self) -> bool {
         // Relaxed: only a guess for the compare-exchange, which decides.
         let cur = self.0.load(Ordering::Relaxed);
@@ -394,12 +489,14 @@ impl State {
     }
 
     /// Runtime side, after waking the join waker on completion: gives the
-    /// slot back. Returns the state from before; if JOIN_INTEREST is gone the
-    /// JoinHandle was dropped and the caller drops the waker.
-    pub(crate) fn unset_join_waker_after_complete(&self) -> Snapshot {
+    /// slot back. Returns true if the JoinHandle was dropped meanwhile and
+    /// left the waker to the caller, who must then drop it.
+    #[must_use]
+    pub(crate) fn unset_join_waker_after_complete(&self) -> bool {
         // AcqRel: Release hands the slot back after our read of the waker;
         // Acquire sees a JoinHandle drop that left the waker to us.
-        Snapshot(self.0.fetch_and(!JOIN_WAKER, Ordering::AcqRel))
+        let prev = Snapshot(self.0.fetch_and(!JOIN_WAKER, Ordering::AcqRel));
+        !prev.has_join_interest()
     }
 
     /// Takes one more reference. `Relaxed`: the caller holds one already.
@@ -410,7 +507,9 @@ impl State {
         }
     }
 
-    /// Drops `n` references; returns true if they were the last.
+    /// Drops `n` references; returns true if they were the last (the caller
+    /// must then free the task).
+    #[must_use]
     pub(crate) fn ref_dec(&self, n: usize) -> bool {
         let prev = self.0.fetch_sub(n * REF_ONE, Ordering::AcqRel);
         debug_assert!(prev >> REF_SHIFT >= n, "reference count underflow");
@@ -432,8 +531,7 @@ mod tests {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Poll);
         assert!(s.load().is_running() && !s.load().is_notified());
-        let prev = s.transition_to_complete();
-        assert!(prev.is_running());
+        assert_eq!(s.transition_to_complete(), ToComplete::LeaveOutput);
         let now = s.load();
         assert!(now.is_complete() && !now.is_running());
         assert_eq!(now.ref_count(), 3);
@@ -453,8 +551,8 @@ mod tests {
         assert!(s.load().has_join_interest() && s.load().ref_count() == 3);
         // Complete: the output is the handle's to drop: slow path.
         let s = State::new();
-        s.transition_to_running();
-        s.transition_to_complete();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_complete(), ToComplete::LeaveOutput);
         assert!(!s.drop_join_handle_fast());
         assert!(s.load().has_join_interest());
         // The handle holds the last reference: slow path (it must free).
@@ -467,8 +565,8 @@ mod tests {
     #[test]
     fn wake_while_running_requeues() {
         let s = State::new();
-        s.transition_to_running();
-        assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_notified_by_ref(), ToNotifiedByRef::Nothing);
         assert_eq!(s.transition_to_idle(false), ToIdle::Requeue);
         assert!(s.load().is_notified());
         assert_eq!(s.load().ref_count(), 3);
@@ -477,7 +575,7 @@ mod tests {
     #[test]
     fn yield_fast_path_requeues_like_a_wake() {
         let s = State::new();
-        s.transition_to_running();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
         assert!(!s.load().is_notified());
         assert_eq!(s.transition_to_idle(true), ToIdle::Requeue);
         let after = s.load();
@@ -485,49 +583,74 @@ mod tests {
         // The poller's reference passed to the requeued Notified.
         assert_eq!(after.ref_count(), 3);
         // A later wake before the requeued task runs submits nothing more.
-        assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
+        assert_eq!(s.transition_to_notified_by_ref(), ToNotifiedByRef::Nothing);
     }
 
     #[test]
     fn wake_idle_submits_once() {
         let s = State::new();
-        s.transition_to_running();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
         assert_eq!(s.transition_to_idle(false), ToIdle::Idle);
         assert_eq!(s.load().ref_count(), 2);
-        assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Submit);
-        assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
+        assert_eq!(s.transition_to_notified_by_ref(), ToNotifiedByRef::Submit);
+        assert_eq!(s.transition_to_notified_by_ref(), ToNotifiedByRef::Nothing);
         assert_eq!(s.load().ref_count(), 3);
     }
 
     #[test]
     fn wake_after_complete_does_nothing() {
         let s = State::new();
-        s.transition_to_running();
-        s.transition_to_complete();
-        assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_complete(), ToComplete::LeaveOutput);
+        assert_eq!(s.transition_to_notified_by_ref(), ToNotifiedByRef::Nothing);
         s.ref_inc();
-        assert_eq!(s.transition_to_notified_by_val(), ToNotified::Nothing);
+        assert_eq!(s.transition_to_notified_by_val(), ToNotifiedByVal::Nothing);
         assert_eq!(s.load().ref_count(), 3);
     }
 
     #[test]
     fn abort_idle_and_running() {
+        // RUNNING: no Notified; the poller cancels when the poll is Pending.
         let s = State::new();
-        s.transition_to_running();
-        assert!(!s.transition_to_notified_and_cancel());
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_notified_and_cancel(), ToCancel::Nothing);
+        assert!(s.load().is_running() && s.load().is_cancelled());
         assert_eq!(s.transition_to_idle(false), ToIdle::Cancel);
+        assert!(
+            s.load().is_running(),
+            "Pending while CANCELLED keeps RUNNING"
+        );
+        // Idle: submit once; the dequeuer cancels instead of polling.
         let s = State::new();
-        s.transition_to_running();
-        s.transition_to_idle(false);
-        assert!(s.transition_to_notified_and_cancel());
-        assert!(!s.transition_to_notified_and_cancel());
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Idle);
+        assert_eq!(s.transition_to_notified_and_cancel(), ToCancel::Submit);
+        assert_eq!(s.transition_to_notified_and_cancel(), ToCancel::Nothing);
         assert_eq!(s.transition_to_running(), ToRunning::Cancel);
+    }
+
+    #[test]
+    fn complete_says_who_drops_the_output() {
+        // No JoinHandle: the completing thread drops the output.
+        let s = State::new();
+        assert!(s.drop_join_handle_fast());
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_complete(), ToComplete::DropOutput);
+        // A published join waker: wake it, then hand the slot back.
+        let s = State::new();
+        s.set_join_waker().unwrap();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_complete(), ToComplete::WakeJoiner);
+        assert!(
+            !s.unset_join_waker_after_complete(),
+            "the handle still owns it"
+        );
     }
 
     #[test]
     fn shutdown_takes_idle_task_and_queue_skips_it() {
         let s = State::new();
-        assert!(s.transition_to_shutdown());
+        assert_eq!(s.transition_to_shutdown(), ToShutdown::Cancel);
         assert_eq!(s.transition_to_running(), ToRunning::Skip);
         assert_eq!(s.status_bits() & (RUNNING | CANCELLED), RUNNING | CANCELLED);
     }
@@ -536,14 +659,28 @@ mod tests {
     fn join_handle_drop_before_and_after_complete() {
         let s = State::new();
         s.set_join_waker().unwrap();
-        let prev = s.transition_to_join_handle_dropped();
-        assert!(!prev.is_complete() && prev.has_join_waker());
+        assert_eq!(
+            s.transition_to_join_handle_dropped(),
+            ToJoinHandleDropped::ClearWaker
+        );
         assert_eq!(s.status_bits() & (JOIN_INTEREST | JOIN_WAKER), 0);
         let s = State::new();
-        s.transition_to_running();
-        s.transition_to_complete();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_complete(), ToComplete::LeaveOutput);
         assert!(s.set_join_waker().is_err());
-        let prev = s.transition_to_join_handle_dropped();
-        assert!(prev.is_complete());
+        assert_eq!(
+            s.transition_to_join_handle_dropped(),
+            ToJoinHandleDropped::DropOutputAndWaker
+        );
+        // Dropped while the completing thread still owns the slot.
+        let s = State::new();
+        s.set_join_waker().unwrap();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_complete(), ToComplete::WakeJoiner);
+        assert_eq!(
+            s.transition_to_join_handle_dropped(),
+            ToJoinHandleDropped::DropOutput
+        );
+        assert!(s.unset_join_waker_after_complete(), "left to the runtime");
     }
 }

@@ -4,7 +4,7 @@
 //! submits the task, for the queued `Notified`).
 
 use super::raw::Header;
-use super::state::ToNotified;
+use super::state::{ToNotifiedByRef, ToNotifiedByVal};
 use std::ptr::{self, NonNull};
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
@@ -61,11 +61,11 @@ unsafe fn wake(data: *const ()) {
     // SAFETY: the Waker's reference keeps the record alive.
     let h = unsafe { header(data) };
     match h.state.transition_to_notified_by_val() {
-        ToNotified::Nothing => {}
+        ToNotifiedByVal::Nothing => {}
         // SAFETY: our reference becomes the Notified's.
-        ToNotified::Submit => unsafe { (h.vtable.schedule)(ptr(data)) },
+        ToNotifiedByVal::Submit => unsafe { (h.vtable.schedule)(ptr(data)) },
         // SAFETY: that was the last reference.
-        ToNotified::Dealloc => unsafe { (h.vtable.dealloc)(ptr(data)) },
+        ToNotifiedByVal::Dealloc => unsafe { (h.vtable.dealloc)(ptr(data)) },
     }
 }
 
@@ -74,7 +74,7 @@ unsafe fn wake(data: *const ()) {
 unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: the Waker's reference keeps the record alive.
     let h = unsafe { header(data) };
-    if h.state.transition_to_notified_by_ref() == ToNotified::Submit {
+    if h.state.transition_to_notified_by_ref() == ToNotifiedByRef::Submit {
         // SAFETY: the transition took a reference for the Notified.
         unsafe { (h.vtable.schedule)(ptr(data)) }
     }
