@@ -12,7 +12,15 @@
 //! | [`net`], [`time`] | `goro-reactor` | sockets and timers on the netpoller |
 //! | [`chan`], [`select!`], [`select_blocking!`], [`sync`] | `goro-channels` | Go's channels, `select`, and async sync primitives |
 
-pub use goro_coop as coop;
+/// Cooperative scheduling: what a task needs to share its worker fairly.
+///
+/// Every task poll runs with a budget of operations on goro resources
+/// (channels, sockets, timers); once it is spent those operations return
+/// `Pending` once, so the task yields. See the `goro-coop` crate for the
+/// design; the budget itself is managed by the runtime.
+pub mod coop {
+    pub use goro_coop::{consume_budget, unconstrained};
+}
 pub use goro_executor::{block_on, runtime, spawn, task};
 pub use goro_macros::{main, test};
 pub use goro_reactor::{net, time};

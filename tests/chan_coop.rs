@@ -47,7 +47,7 @@ async fn a_draining_task_lets_its_neighbour_run() {
     // drainer yields. The budget is 128 operations per poll.
     let seen_at = drain_with_neighbour(true).await;
     assert!(
-        seen_at <= 4 * goro::coop::INITIAL_BUDGET as usize,
+        seen_at <= 4 * goro_coop::INITIAL_BUDGET as usize,
         "neighbour first ran after {seen_at} receives"
     );
 }
@@ -58,7 +58,7 @@ async fn a_draining_block_on_body_lets_spawned_tasks_run() {
     // runs the spawned tasks.
     let seen_at = drain_with_neighbour(false).await;
     assert!(
-        seen_at <= 4 * goro::coop::INITIAL_BUDGET as usize,
+        seen_at <= 4 * goro_coop::INITIAL_BUDGET as usize,
         "neighbour first ran after {seen_at} receives"
     );
 }

@@ -7,10 +7,10 @@
 //!   segmented queue (crossbeam's `SegQueue`): many producers, many
 //!   consumers, no lock convoy when four outside threads spawn at once.
 //! - The *overflow* of a full local queue arrives as a batch of half a ring
-//!   (129 tasks). Pushing those one by one into the `SegQueue` cost a
+//!   (129 tasks). Pushing those one by one into the `SegQueue` would cost a
 //!   compare-and-swap per task on each side, plus a segment allocation every
-//!   31 tasks; a task spawning 200,000 children spent about 7% of its time
-//!   there. Batches go to a mutex-protected `VecDeque` instead: one lock per
+//!   31 tasks, on the path of a task that spawns faster than its P runs
+//!   them. Batches go to a mutex-protected `VecDeque` instead: one lock per
 //!   batch pushed, one per share taken (Go's `runqputslow` and
 //!   `globrunqget` take `sched.lock` once per batch too).
 //!

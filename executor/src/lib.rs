@@ -64,11 +64,11 @@
 //! its P. The coop budget limits the damage for code that uses goro
 //! resources, and a minimal sysmon (`sysmon.rs`) makes a busy M poll the
 //! reactor every millisecond (plus the poll in progress) once the Ms stop
-//! polling it on their own (noticed within 8 ms), so IO
-//! next to CPU-bound tasks is not left waiting for 61 long polls. A P is
-//! detachable (a later issue hands a P from a blocked M to a new one, Go's
-//! `handoffp`), but today each worker keeps its P for life. See
-//! `docs/architecture.md` and `docs/HACKING.md`.
+//! polling it on their own (noticed within 8 ms), so IO next to CPU-bound
+//! tasks is not left waiting for 61 long polls. A P is detachable (it is a
+//! box an M can hand to another, as Go's `handoffp` does for a P whose M
+//! blocks), but nothing hands one off yet: each worker keeps its P for
+//! life. See `docs/architecture.md` and `docs/HACKING.md`.
 //!
 //! ## Orientation
 //!

@@ -28,11 +28,8 @@ pub(crate) struct Processor {
     pub(crate) index: usize,
     /// The owner's end of the 256-slot ring.
     pub(crate) run_queue: Local<Notified>,
-    /// Scheduler ticks: tasks taken by this P (wrapping; for task dumps
-    /// and statistics).
-    pub(crate) tick: u32,
     /// Ticks until the injector is checked first; reset to
-    /// `global_queue_interval`. A countdown rather than `tick % interval`:
+    /// `global_queue_interval`. A countdown rather than `ticks % interval`:
     /// the interval is a runtime value and a division per task costs more
     /// than the rest of the bookkeeping.
     pub(crate) until_global: u32,
@@ -55,7 +52,6 @@ impl Processor {
         Processor {
             index,
             run_queue,
-            tick: 0,
             until_global: global_queue_interval,
             until_event: event_interval,
             runnext_streak: 0,
@@ -97,11 +93,11 @@ pub(crate) struct Remote {
 /// LIFO slot cannot be stolen). Holds a `Notified`'s reference.
 ///
 /// `puts` counts the owner's swaps. A stealer compares it before and after
-/// its wait: comparing only the pointer was fooled by ping-pong, where the
+/// its wait. Comparing only the pointer is not enough: in a ping-pong the
 /// slot alternates between two tasks, so the same pointer is back in the
-/// slot half of the time and the stealer took a task that was anything but
-/// stale, splitting the pair across two cores (ping_pong ran 148 ns per
-/// round trip in such runs, 70 otherwise).
+/// slot half of the time, and a stealer would take a task that is anything
+/// but stale, splitting the pair across two cores so that every hand-off
+/// crosses them.
 pub(crate) struct RunNext {
     slot: AtomicPtr<Header>,
     puts: AtomicU32,

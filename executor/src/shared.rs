@@ -330,10 +330,11 @@ impl Shared {
 /// return; dropping a `TaskSched` does nothing).
 pub(crate) struct TaskSched(NonNull<Shared>);
 
-// SAFETY: it is a shared reference to `Shared` (which is Sync) whose
-// lifetime is argued above.
+// SAFETY: it is in effect a `&Shared` (and `Shared` is Sync, so `&Shared`
+// is Send) whose lifetime is argued in "Why the pointer stays valid".
 unsafe impl Send for TaskSched {}
-// SAFETY: as above.
+// SAFETY: `&TaskSched` only gives out `&Shared` (see `shared`), and
+// `Shared` is Sync; the pointer itself is never written.
 unsafe impl Sync for TaskSched {}
 
 impl TaskSched {

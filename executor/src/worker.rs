@@ -27,8 +27,8 @@
 //! noticed even when no M is idle and tasks run long. It skips that poll
 //! when no socket is registered and no timer is armed
 //! (`goro_reactor::Handle::needs_polling`, Go's `netpollAnyWaiters`): the
-//! poll would only take the reactor's lock and read the clock, ~8% of a
-//! `yield_now` on a runtime that runs only CPU work and channels.
+//! poll would only take the reactor's lock and read the clock, a cost that
+//! a runtime running only CPU work and channels would pay for nothing.
 //!
 //! # Runnext starvation guard
 //!
@@ -172,7 +172,6 @@ impl<'a> Machine<'a> {
     pub(crate) fn next_task(&self) -> Option<Notified> {
         let config = &self.shared.config;
         let (global_first, poll_events) = self.with_p(|p| {
-            p.tick = p.tick.wrapping_add(1);
             p.until_global -= 1;
             p.until_event -= 1;
             let global_first = p.until_global == 0;

@@ -49,13 +49,13 @@
 //! # Claiming in batches
 //!
 //! Popping one task costs the owner a compare-and-swap on `head` (stealers
-//! move `head` too), which was about a third of a `yield_now`'s time. So
+//! move `head` too), a large share of a `yield_now`'s path. So
 //! the owner claims up to `CLAIM_BATCH` (8) tasks from the front with one
 //! CAS, by the same claim protocol, into a private array of its `Local`,
 //! and hands them out one by one. It claims at most half of what the ring
 //! holds, so stealers still find half of the work; the claimed tasks are
 //! the owner's, like a task it is running (Go's `runqget` takes one at a
-//! time; this is our own trade, measured on `yield_many`).
+//! time; this is goro's own trade).
 //!
 //! # Overflow
 //!
@@ -151,9 +151,7 @@ unsafe fn drop_raw<T: QueueItem>(raw: NonNull<()>) {
 /// prefetcher pulls) so that two Ps' rings never share a line: the owner
 /// writes `head` and `tail` on every pop and push, and rings allocated
 /// back to back could make each worker's writes evict the other's line,
-/// depending on where the allocator put them. (`yield_many` was bimodal,
-/// ~21 or ~31 ns per yield from one run to the next; this was one suspect.
-/// Whether it was the cause is not established: see docs/benchmarks.md.)
+/// depending on where the allocator put them.
 #[repr(align(128))]
 struct Ring<T> {
     /// Index of the oldest unclaimed task. Advanced by CAS by the owner
@@ -181,7 +179,10 @@ struct Ring<T> {
 // never hands out `&T`. That is sound whenever `T: Send`, which `QueueItem`
 // requires. The indices and slots are atomics.
 unsafe impl<T: Send> Send for Ring<T> {}
-// SAFETY: as above — shared access to the ring only moves owned `T`s.
+// SAFETY: through `&Ring` a thread can only push a `T` it owns or claim one
+// (by winning a compare-exchange on the indices) and take it away whole; no
+// `&T` is ever shared, so `T: Send` suffices, and the indices and slots
+// are atomics.
 unsafe impl<T: Send> Sync for Ring<T> {}
 
 impl<T> Ring<T> {

@@ -1,13 +1,13 @@
 //! Which task this thread is polling, so that `yield_now` can skip its wake.
 //!
-//! `yield_now` used to wake its own task from inside the poll: a
-//! read-modify-write of the state word to set NOTIFIED, then another one
+//! A `yield_now` that wakes its own task from inside the poll costs two
+//! read-modify-writes of the state word: one to set NOTIFIED, then one
 //! after the poll to clear RUNNING and see it. When the task is being
 //! polled by goro's harness on this very thread, the first one is
 //! unnecessary: `yield_now` only has to tell the harness, and the harness
 //! folds "requeue me" into the one transition it makes anyway
 //! (`State::transition_to_idle(true)`). That is one locked instruction
-//! fewer per yield, about a fifth of a yield's cost.
+//! fewer per yield, on a path that has few of them.
 //!
 //! The request is honoured only if the `Context`'s waker is the waker of
 //! the task this thread is polling (same vtable, same record): a future

@@ -333,7 +333,8 @@ mod tests {
         assert_ne!(p, q, "a different layout must not reuse the block");
         let r = alloc(a);
         assert_eq!(p, r, "the same layout reuses the cached block");
-        // SAFETY: as above.
+        // SAFETY: `q` came from `alloc(b)` and `r` from `alloc(a)`; neither
+        // holds a value nor has been freed.
         unsafe {
             free(q, b);
             free(r, a);
@@ -402,7 +403,8 @@ mod tests {
             reused.len()
         );
         for b in again.drain(..) {
-            // SAFETY: as above.
+            // SAFETY: each block came from `alloc(layout)` in the loop above,
+            // holds no value and is freed once (drain takes it out).
             unsafe { free(b, layout) };
         }
     }

@@ -60,10 +60,10 @@ impl OwnedTasks {
             links.next = shard.head;
             links.listed = true;
             if let Some(head) = shard.head {
-                (*head.as_ref().links.get()).prev = Some(task.0);
+                (*head.as_ref().links.get()).prev = Some(task.as_ptr());
             }
         }
-        shard.head = Some(task.0);
+        shard.head = Some(task.as_ptr());
         shard.len += 1;
         Ok(())
     }
@@ -73,7 +73,7 @@ impl OwnedTasks {
     pub(crate) fn remove(&self, task: RawTask) -> bool {
         let mut shard = self.shard(task).lock().unwrap();
         // SAFETY: shard lock held.
-        unsafe { unlink(&mut shard, task.0) }
+        unsafe { unlink(&mut shard, task.as_ptr()) }
     }
 
     /// Closes the list and shuts down every task in it (dropping futures of
@@ -88,9 +88,13 @@ impl OwnedTasks {
                 let task = {
                     let mut s = shard.lock().unwrap();
                     let Some(head) = s.head else { break };
-                    // SAFETY: shard lock held; `head` is listed.
-                    unsafe { unlink(&mut s, head) };
-                    RawTask(head)
+                    // SAFETY: shard lock held; `head` is listed. Unlinking
+                    // hands us the list's reference, which keeps the record
+                    // alive for the RawTask until `shutdown` consumes it.
+                    unsafe {
+                        unlink(&mut s, head);
+                        RawTask::from_raw(head)
+                    }
                 };
                 // The lock is released: shutting down runs task destructors.
                 task.shutdown();
@@ -106,24 +110,6 @@ impl OwnedTasks {
     /// Number of listed (live) tasks.
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().unwrap().len).sum()
-    }
-
-    /// Calls `f` with every live task, one shard lock at a time (task dumps
-    /// and deadlock detection build on this).
-    #[allow(dead_code)]
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
-        for shard in self.shards.iter() {
-            let s = shard.lock().unwrap();
-            let mut cur = s.head;
-            while let Some(t) = cur {
-                // SAFETY: shard lock held: listed tasks are alive and their
-                // links stable.
-                let h = unsafe { t.as_ref() };
-                f(h);
-                // SAFETY: as above.
-                cur = unsafe { (*h.links.get()).next };
-            }
-        }
     }
 }
 

@@ -181,10 +181,11 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let scope = PollScope::enter(ptr.as_ptr() as *const ());
     let polled = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
-            // SAFETY: we hold RUNNING, so we own the stage; the future is
-            // never moved out of the heap record, so pinning holds.
+            // SAFETY: we hold RUNNING, so we own the stage.
             match unsafe { &mut *stage } {
-                // SAFETY: see above.
+                // SAFETY: the future lives in the heap record until the
+                // stage is replaced, which only the RUNNING holder (us)
+                // does, and never by moving it out: it stays pinned.
                 Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(&mut cx),
                 _ => unreachable!("polled a task whose future is gone"),
             }
@@ -280,7 +281,8 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
         }
         ToComplete::LeaveOutput => {}
     }
-    let listed = cell.scheduler.release(RawTask(ptr));
+    // SAFETY: we hold `refs` references until the `ref_dec` below.
+    let listed = cell.scheduler.release(unsafe { RawTask::from_raw(ptr) });
     if cell.header.state.ref_dec(refs + usize::from(listed)) {
         // SAFETY: that was the last reference.
         unsafe { dealloc::<F, S>(ptr) }
@@ -293,7 +295,8 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
 /// `ptr` is a `Cell<F, S>` and the caller gives up one reference, taken for
 /// the new `Notified`.
 unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: see `poll`; the caller hands us one reference for the Notified.
+    // SAFETY: the vtable is only installed on a `Cell<F, S>`, and the
+    // reference the caller hands over keeps it alive.
     let cell = unsafe { cell::<F, S>(ptr) };
     // SAFETY: the caller hands over a reference taken for a Notified.
     cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) });

@@ -274,31 +274,3 @@ fn panicking_destructor_becomes_panic_error() {
     let mut h = tokio_test::task::spawn(h);
     assert!(assert_ready!(h.poll()).unwrap_err().is_panic());
 }
-
-#[test]
-fn record_is_small() {
-    // Header: state, vtable, links (2 pointers + flag), id, location.
-    assert!(std::mem::size_of::<super::raw::Header>() <= 56);
-}
-
-#[test]
-fn live_task_states_are_readable_from_the_list() {
-    let s = TestSched::new();
-    let gate = Gate::default();
-    let idle = s.spawn(gate.wait());
-    s.pop().unwrap().run(); // polled once: idle, waiting on the gate
-    let queued = s.spawn(async {});
-    let mut seen = Vec::new();
-    s.owned
-        .for_each(|h| seen.push((h.id, h.state.load(), h.location.line())));
-    seen.sort_by_key(|t| t.0);
-    assert_eq!(seen.len(), 2);
-    assert_eq!(seen[0].0, idle.id());
-    assert!(!seen[0].1.is_notified() && !seen[0].1.is_running());
-    assert_eq!(seen[1].0, queued.id());
-    assert!(seen[1].1.is_notified());
-    // The spawn location is the test scheduler's call site.
-    assert!(seen[0].2 > 0);
-    gate.open();
-    s.run_all();
-}
