@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+/// `block_on` on a current-thread runtime: runs as its M while this thread
+/// holds the P; while another thread's `block_on` holds it, drives only
+/// `future` and waits for it or for the P, whichever comes first.
 pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
     let mut future = pin!(future);
     loop {
