@@ -84,7 +84,8 @@
 //! channel therefore yields after 128 operations; on any other executor or
 //! thread the budget is unconstrained and this costs a thread-local read.
 
-mod loom;
+/// Loom's synchronisation types under `--cfg loom`, std's otherwise.
+use goro_loom as loom;
 
 pub mod chan;
 pub mod sync;

@@ -100,7 +100,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod driver;
-mod loom;
+/// Loom's synchronisation types under `--cfg loom`, std's otherwise.
+use goro_loom as loom;
 pub mod net;
 mod registration;
 mod scheduled_io;
