@@ -1,7 +1,8 @@
 //! # goro-channels
 //!
 //! Go's channels and an exact `select!`, for async code on any executor
-//! and for plain threads, plus the `sync` toolkit (its own module essay).
+//! and for plain threads. (The async `Mutex`, `Semaphore`, `WaitGroup` and
+//! the rest live in their own crate, `goro-sync`.)
 //!
 //! ## What Go promises, and what that asks of a Rust channel
 //!
@@ -88,4 +89,3 @@
 use goro_loom as loom;
 
 pub mod chan;
-pub mod sync;

@@ -528,7 +528,7 @@ impl<T: fmt::Debug> fmt::Debug for OwnedRwLockWriteGuard<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::test_util::Task;
+    use crate::test_util::Task;
 
     #[test]
     fn readers_share_writer_excludes() {

@@ -503,7 +503,7 @@ impl<T: fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::test_util::Task;
+    use crate::test_util::Task;
 
     #[test]
     fn try_lock_and_unlock() {
