@@ -23,7 +23,7 @@
 //!
 //! ## Shape (`chan/`)
 //!
-//! * `core.rs` — `Chan<T>`: one short lock over a ring buffer and two queues
+//! * `hchan.rs` — `Chan<T>`: one short lock over a ring buffer and two queues
 //!   of parked operations, in the shape of Go's `hchan` (its "Invariants"
 //!   section is the contract). Values go straight to a parked receiver
 //!   (Go's `sendDirect`); a receive from a full buffer pulls the oldest
@@ -43,11 +43,13 @@
 //!   store-forwarding stalls on every operation: this took an unbounded
 //!   send/recv pair from 36 to 14 ns on one thread.
 //! * `lock.rs` — why the channel lock spins instead of sleeping.
+//! * `block_on.rs` — a thread `block_on` behind the blocking calls and
+//!   `select_blocking!`.
 //!
 //! The first attempt of a `send`/`recv` (lock, buffer push or pop, unlock)
 //! is inlined into the caller and everything else is out of line, and a
 //! select reads a per-channel readiness hint before it locks anything
-//! ("Readiness hint" in `core.rs`).
+//! ("Readiness hint" in `hchan.rs`).
 //!
 //! ## Rejected designs
 //!

@@ -10,8 +10,8 @@ use std::task::{ready, Context, Poll};
 use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 
-use super::block::block_on;
-use super::core::{wake, Chan, ChanGuard};
+use super::block_on::block_on;
+use super::hchan::{wake, Chan, ChanGuard};
 use super::ops::{RecvOp, SendOp};
 use super::{SendError, TryRecvError, TrySendError};
 use crate::loom::sync::atomic::Ordering;

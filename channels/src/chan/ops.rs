@@ -11,7 +11,7 @@ use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
-use super::core::{wake, Chan, Inner};
+use super::hchan::{wake, Chan, Inner};
 use super::waiter::{Ctx, State, Waiter};
 use super::{SendError, TryRecvError, TrySendError};
 

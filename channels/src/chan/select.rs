@@ -10,7 +10,7 @@
 //!    first ready arm of a uniform random permutation is uniform among the
 //!    ready arms, which is the fairness the tests check. Future arms are
 //!    polled in the same order. Two refinements keep the pass cheap: a
-//!    channel whose readiness hint ("Readiness hint" in `core.rs`) says it
+//!    channel whose readiness hint ("Readiness hint" in `hchan.rs`) says it
 //!    cannot complete is skipped without locking it, and a channel whose
 //!    lock is held at that instant is passed over and retried, waiting for
 //!    the lock, only if no other arm completes (its holder may be a sender
@@ -40,7 +40,7 @@ use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use super::core::wake;
+use super::hchan::wake;
 use super::waiter::{Ctx, State, Waiter};
 use super::{Receiver, SendError, Sender, TryRecvError, TrySendError};
 
