@@ -40,8 +40,8 @@
 //!   blocking calls. A `send`/`recv` future is three words until it has to
 //!   park; only then is its op (context and waiter) built in place. Moving
 //!   a large freshly-initialised future into a task's state costs
-//!   store-forwarding stalls on every operation: this took an unbounded
-//!   send/recv pair from 36 to 14 ns on one thread.
+//!   store-forwarding stalls on every operation, which dominate an
+//!   uncontended send/recv pair (docs/benchmarks.md has the figures).
 //! * `lock.rs` — why the channel lock spins instead of sleeping.
 //! * `block_on.rs` — a thread `block_on` behind the blocking calls and
 //!   `select_blocking!`.
@@ -67,9 +67,8 @@
 //!   under the lock before the memory goes.
 //! * *A lock-free buffer for buffered channels* (Vyukov's bounded MPMC
 //!   array, as crossbeam's array flavour and `concurrent-queue` use it, with
-//!   the lock kept for parked waiters). Built and measured (git history:
-//!   "lock-free ring flavour ... (experiment)"): on this project's 2-core
-//!   machine it was slower than the lock on every buffered workload. With
+//!   the lock kept for parked waiters). On a 2-core machine it is slower
+//!   than the lock on every buffered workload (docs/channels.md). With
 //!   the lock, a core that finds it taken backs off for microseconds while
 //!   the holder runs many operations with every line it needs in its own
 //!   cache; with the ring both cores work on the same slots at once, and

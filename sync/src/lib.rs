@@ -24,10 +24,10 @@
 //! flag, a permit count, ...) plus a FIFO of parked futures, all behind one
 //! short-held lock. The FIFO is `waiters::WaitList`, a slab-backed doubly
 //! linked list with O(1) removal; its module documents the rules every
-//! primitive follows (what the lock protects, that no waker is woken and
-//! no user code runs while it is held). `Mutex` adds a lock word in front
-//! of its queue so that an uncontended lock/unlock is one CAS each; see
-//! "Lock word" in `mutex.rs`.
+//! primitive follows (what the lock protects; that no waker is woken and
+//! no user code runs while it is held, waker clones and drops excepted).
+//! `Mutex` adds a lock word in front of its queue so that an uncontended
+//! lock/unlock is one CAS each; see "Lock word" in `mutex.rs`.
 //!
 //! ## Grants, not wake-ups
 //!
