@@ -270,7 +270,9 @@ impl<T> Inner<T> {
             // SAFETY: queued waiters and their contexts are alive while we
             // hold the lock (owners unqueue them under it before freeing).
             let w = unsafe { w.as_ref() };
-            // SAFETY: as above.
+            // SAFETY: a queued waiter's context outlives its queueing: the
+            // owner unqueues every waiter under this lock before it frees
+            // or rebinds the context.
             w.ctx() != me && unsafe { &*w.ctx() }.state() == State::Waiting
         })
     }

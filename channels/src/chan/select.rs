@@ -105,10 +105,12 @@ impl<A: Arm, R: ArmList> ArmList for (A, R) {
         // SAFETY: structural pinning of both tuple fields; neither is moved.
         let this = unsafe { self.get_unchecked_mut() };
         if i == 0 {
-            // SAFETY: as above.
+            // SAFETY: `this.0` is inside the pinned tuple and is never moved
+            // out of it, so re-pinning the reference is sound.
             unsafe { Pin::new_unchecked(&mut this.0 as &mut dyn Arm) }
         } else {
-            // SAFETY: as above.
+            // SAFETY: `this.1`, the rest of the list, is inside the pinned
+            // tuple too and is never moved out of it.
             unsafe { Pin::new_unchecked(&mut this.1) }.arm(i - 1)
         }
     }
@@ -248,7 +250,9 @@ impl<L: ArmList> Future for Select<L> {
             let mut retry = false;
             for i in 0..L::LEN {
                 let ctx: &Ctx = &this.ctx;
-                // SAFETY: as in `arms()`; `ctx` and `arms` are disjoint fields.
+                // SAFETY: the select is pinned and its arms are never moved
+                // out of it; borrowing `arms` beside `ctx` is sound because
+                // they are disjoint fields.
                 let ready = unsafe { Pin::new_unchecked(&mut this.arms) }
                     .arm(i)
                     .register(ctx, i);
@@ -419,7 +423,8 @@ pub struct SendArm<'a, T> {
     _pin: PhantomPinned,
 }
 
-// SAFETY: as for `RecvArm`.
+// SAFETY: the waiter's pointers point into the select that owns this arm,
+// and only `T`s (the value being sent) move between threads.
 unsafe impl<T: Send> Send for SendArm<'_, T> {}
 
 /// Builds a `send` arm (used by the macros).
@@ -541,7 +546,8 @@ impl<F: Future> Arm for FutArm<'_, F> {
     fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>, _wait: bool) -> Try {
         // SAFETY: structural pinning of `fut`; it is never moved.
         let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above.
+        // SAFETY: `fut` lives inside the pinned arm and is never moved out
+        // of it (the arm has no method that takes or replaces it).
         let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
         match fut.poll(cx) {
             Poll::Ready(v) => {
