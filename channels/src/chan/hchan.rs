@@ -47,8 +47,9 @@
 //! So a waker whose `clone` or `drop` touches this channel (sends on it,
 //! or drops its last handle) deadlocks. Executors' wakers are reference
 //! counts and do neither. Doing these clones before taking the lock would
-//! cost a clone on every operation that does not park, to move code that
-//! is, in practice, one atomic increment.
+//! cost a clone on every operation that does not park (or a second lock
+//! round trip on every one that does), to move code that is, in practice,
+//! one atomic increment.
 //!
 //! ## Readiness hint
 //!
