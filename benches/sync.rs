@@ -14,7 +14,7 @@ const ITERS: usize = 2_000;
 
 fn mutex_uncontended(c: &mut Criterion) {
     let mut g = c.benchmark_group("mutex_uncontended_lock_unlock");
-    let goro = goro_channels::sync::Mutex::new(0u64);
+    let goro = goro_sync::Mutex::new(0u64);
     let tokio = tokio::sync::Mutex::new(0u64);
     for round in 0..2 {
         g.bench_function(format!("goro/r{round}"), |b| {
@@ -40,7 +40,7 @@ fn mutex_contended(c: &mut Criterion) {
         g.bench_function(format!("goro/r{round}"), |b| {
             b.iter(|| {
                 rt.block_on(async {
-                    let m = Arc::new(goro_channels::sync::Mutex::new(0usize));
+                    let m = Arc::new(goro_sync::Mutex::new(0usize));
                     let tasks: Vec<_> = (0..TASKS)
                         .map(|_| {
                             let m = m.clone();
@@ -85,7 +85,7 @@ fn mutex_contended(c: &mut Criterion) {
 
 fn semaphore_uncontended(c: &mut Criterion) {
     let mut g = c.benchmark_group("semaphore_uncontended_acquire_release");
-    let goro = goro_channels::sync::Semaphore::new(4);
+    let goro = goro_sync::Semaphore::new(4);
     let tokio = tokio::sync::Semaphore::new(4);
     for round in 0..2 {
         g.bench_function(format!("goro/r{round}"), |b| {

@@ -10,7 +10,8 @@
 //! | [`main`], [`test`] | `goro-macros` | `#[goro::main]`, `#[goro::test]` |
 //! | [`coop`] | `goro-coop` | the cooperative-scheduling budget |
 //! | [`net`], [`time`] | `goro-reactor` | sockets and timers on the netpoller |
-//! | [`chan`], [`select!`], [`select_blocking!`], [`sync`] | `goro-channels` | Go's channels, `select`, and async sync primitives |
+//! | [`chan`], [`select!`], [`select_blocking!`] | `goro-channels` | Go's channels and `select` |
+//! | [`sync`] | `goro-sync` | async sync primitives: `Mutex`, `RwLock`, `Semaphore`, `WaitGroup`, ... |
 
 /// Cooperative scheduling: what a task needs to share its worker fairly.
 ///
@@ -25,4 +26,5 @@ pub use goro_executor::{block_on, runtime, spawn, task};
 pub use goro_macros::{main, test};
 pub use goro_reactor::{net, time};
 
-pub use goro_channels::{chan, select, select_blocking, sync};
+pub use goro_channels::{chan, select, select_blocking};
+pub use goro_sync as sync;

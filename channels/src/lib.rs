@@ -1,7 +1,8 @@
 //! # goro-channels
 //!
 //! Go's channels and an exact `select!`, for async code on any executor
-//! and for plain threads, plus the `sync` toolkit (its own module essay).
+//! and for plain threads. (The async `Mutex`, `Semaphore`, `WaitGroup` and
+//! the rest live in their own crate, `goro-sync`.)
 //!
 //! ## What Go promises, and what that asks of a Rust channel
 //!
@@ -22,7 +23,7 @@
 //!
 //! ## Shape (`chan/`)
 //!
-//! * `core.rs` — `Chan<T>`: one short lock over a ring buffer and two queues
+//! * `hchan.rs` — `Chan<T>`: one short lock over a ring buffer and two queues
 //!   of parked operations, in the shape of Go's `hchan` (its "Invariants"
 //!   section is the contract). Values go straight to a parked receiver
 //!   (Go's `sendDirect`); a receive from a full buffer pulls the oldest
@@ -39,14 +40,16 @@
 //!   blocking calls. A `send`/`recv` future is three words until it has to
 //!   park; only then is its op (context and waiter) built in place. Moving
 //!   a large freshly-initialised future into a task's state costs
-//!   store-forwarding stalls on every operation: this took an unbounded
-//!   send/recv pair from 36 to 14 ns on one thread.
+//!   store-forwarding stalls on every operation, which dominate an
+//!   uncontended send/recv pair (docs/benchmarks.md has the figures).
 //! * `lock.rs` — why the channel lock spins instead of sleeping.
+//! * `block_on.rs` — a thread `block_on` behind the blocking calls and
+//!   `select_blocking!`.
 //!
 //! The first attempt of a `send`/`recv` (lock, buffer push or pop, unlock)
 //! is inlined into the caller and everything else is out of line, and a
 //! select reads a per-channel readiness hint before it locks anything
-//! ("Readiness hint" in `core.rs`).
+//! ("Readiness hint" in `hchan.rs`).
 //!
 //! ## Rejected designs
 //!
@@ -64,9 +67,8 @@
 //!   under the lock before the memory goes.
 //! * *A lock-free buffer for buffered channels* (Vyukov's bounded MPMC
 //!   array, as crossbeam's array flavour and `concurrent-queue` use it, with
-//!   the lock kept for parked waiters). Built and measured (git history:
-//!   "lock-free ring flavour ... (experiment)"): on this project's 2-core
-//!   machine it was slower than the lock on every buffered workload. With
+//!   the lock kept for parked waiters). On a 2-core machine it is slower
+//!   than the lock on every buffered workload (docs/channels.md). With
 //!   the lock, a core that finds it taken backs off for microseconds while
 //!   the holder runs many operations with every line it needs in its own
 //!   cache; with the ring both cores work on the same slots at once, and
@@ -84,7 +86,7 @@
 //! channel therefore yields after 128 operations; on any other executor or
 //! thread the budget is unconstrained and this costs a thread-local read.
 
-mod loom;
+/// Loom's synchronisation types under `--cfg loom`, std's otherwise.
+use goro_loom as loom;
 
 pub mod chan;
-pub mod sync;

@@ -162,9 +162,11 @@ fn multi_consumer() {
 }
 
 /// Go's TestSelectFairness: with four ready channels, each is chosen about
-/// a quarter of the time. Chi-square with 3 degrees of freedom; 16.27 is
-/// the p = 0.001 critical value, so an unbiased select fails this test
-/// once in a thousand runs.
+/// a quarter of the time. Chi-square with 3 degrees of freedom; 30.66 is
+/// the p = 1e-6 critical value, so an unbiased select fails this test once
+/// in a million runs. The test keeps its power at this N: a select that
+/// picks one arm 26% of the time instead of 25% fails it in about 19 runs
+/// out of 20, and one that picks it 27% of the time fails it always.
 #[test]
 fn select_fairness_chi_square() {
     const N: usize = 100_000;
@@ -189,7 +191,7 @@ fn select_fairness_chi_square() {
         .map(|&c| (c as f64 - expected).powi(2) / expected)
         .sum();
     assert!(
-        chi2 < 16.27,
+        chi2 < 30.66,
         "unfair select: counts {counts:?}, chi-square {chi2}"
     );
 }

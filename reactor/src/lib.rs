@@ -91,16 +91,24 @@
 //! ## Additions to the executor seam
 //!
 //! Beyond `Driver::{new, handle, park, shutdown, set_blocking_spawner}` and
-//! `Handle::{unpark, enter, current, try_current}`: the diagnostics
-//! [`Handle::io_registrations`] and [`Handle::pending_timers`] (tests use
-//! them to prove nothing leaks).
+//! `Handle::{unpark, enter, current, try_current}`:
+//!
+//! * [`Handle::needs_polling`]: whether a non-blocking park could find
+//!   anything (a socket registered or a timer armed); a busy worker skips
+//!   its periodic non-blocking poll when it is false.
+//! * [`Handle::polls`]: how many times the reactor has been polled; the
+//!   executor's monitor thread compares it between ticks to tell whether
+//!   anyone is noticing IO.
+//! * the diagnostics [`Handle::io_registrations`] and
+//!   [`Handle::pending_timers`] (tests use them to prove nothing leaks).
 
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod driver;
-mod loom;
+/// Loom's synchronisation types under `--cfg loom`, std's otherwise.
+use goro_loom as loom;
 pub mod net;
 mod registration;
 mod scheduled_io;

@@ -10,8 +10,8 @@ use std::task::{ready, Context, Poll};
 use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 
-use super::block::block_on;
-use super::core::{wake, Chan, ChanGuard};
+use super::block_on::block_on;
+use super::hchan::{wake, Chan, ChanGuard};
 use super::ops::{RecvOp, SendOp};
 use super::{SendError, TryRecvError, TrySendError};
 use crate::loom::sync::atomic::Ordering;
@@ -249,7 +249,9 @@ impl<T> SendFuture<'_, T> {
         let op = this
             .op
             .as_mut()
-            // SAFETY: as above.
+            // SAFETY: the op lives inside the pinned future and stays at
+            // this address until it drops: it is never moved out, and the
+            // `Option` is only written while it is `None`.
             .map(|op| unsafe { Pin::new_unchecked(op) });
         (op, this.chan, &mut this.value)
     }
@@ -362,7 +364,9 @@ impl<T> RecvFuture<'_, T> {
         let op = this
             .op
             .as_mut()
-            // SAFETY: as above.
+            // SAFETY: the op lives inside the pinned future and stays at
+            // this address until it drops: it is never moved out, and the
+            // `Option` is only written while it is `None`.
             .map(|op| unsafe { Pin::new_unchecked(op) });
         (op, this.chan)
     }

@@ -117,7 +117,7 @@ fn repoll_with_a_new_waker_races_the_commit() {
 #[test]
 fn select_default_sees_a_send_that_happened_before() {
     // The select's first pass skips channels by a lock-free readiness hint
-    // ("Readiness hint" in core.rs); a send that happens-before the select
+    // ("Readiness hint" in hchan.rs); a send that happens-before the select
     // must still be found, not reported as `default`.
     use loom::sync::atomic::{AtomicBool, Ordering};
     use loom::sync::Arc;

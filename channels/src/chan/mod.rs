@@ -11,12 +11,12 @@
 //! ```
 //!
 //! See the crate documentation for the design; the channel core's rules
-//! are in `core.rs` ("Invariants") and `waiter.rs` ("Commit protocol").
+//! are in `hchan.rs` ("Invariants") and `waiter.rs` ("Commit protocol").
 
-mod block;
-mod core;
+mod block_on;
 mod error;
 mod handles;
+mod hchan;
 mod lock;
 mod macros;
 mod ops;
@@ -31,7 +31,7 @@ mod tests;
 pub use error::{SendError, TryRecvError, TrySendError};
 pub use handles::{Receiver, RecvFuture, SendFuture, Sender};
 
-use self::core::Chan;
+use self::hchan::Chan;
 use crate::loom::sync::Arc;
 
 /// A channel that holds up to `cap` values. `bounded(0)` is Go's unbuffered
@@ -65,7 +65,7 @@ fn pair<T>(chan: Chan<T>) -> (Sender<T>, Receiver<T>) {
 /// Machinery the `select!` macros expand to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::block::block_on;
+    pub use super::block_on::block_on;
     pub use super::select::{fut_arm, recv_arm, select, send_arm, Arm, ArmList, Try};
     pub use super::waiter::Ctx;
 }

@@ -11,7 +11,7 @@ use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
-use super::core::{wake, Chan, Inner};
+use super::hchan::{wake, Chan, Inner};
 use super::waiter::{Ctx, State, Waiter};
 use super::{SendError, TryRecvError, TrySendError};
 
@@ -156,9 +156,11 @@ pub(crate) struct SendOp<T> {
     _pin: PhantomPinned,
 }
 
-// SAFETY: as for `RecvOp`.
+// SAFETY: the raw pointers inside (waiter to ctx) point into the op itself,
+// and the slot holds the `T` being sent; sending the op sends a `T`.
 unsafe impl<T: Send> Send for SendOp<T> {}
-// SAFETY: as for `RecvOp`.
+// SAFETY: all methods that touch shared state take `Pin<&mut Self>`, so a
+// shared `&SendOp` gives no access to the slot or the context.
 unsafe impl<T: Send> Sync for SendOp<T> {}
 
 impl<T> SendOp<T> {

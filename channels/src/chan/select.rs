@@ -10,7 +10,7 @@
 //!    first ready arm of a uniform random permutation is uniform among the
 //!    ready arms, which is the fairness the tests check. Future arms are
 //!    polled in the same order. Two refinements keep the pass cheap: a
-//!    channel whose readiness hint ("Readiness hint" in `core.rs`) says it
+//!    channel whose readiness hint ("Readiness hint" in `hchan.rs`) says it
 //!    cannot complete is skipped without locking it, and a channel whose
 //!    lock is held at that instant is passed over and retried, waiting for
 //!    the lock, only if no other arm completes (its holder may be a sender
@@ -40,7 +40,7 @@ use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use super::core::wake;
+use super::hchan::wake;
 use super::waiter::{Ctx, State, Waiter};
 use super::{Receiver, SendError, Sender, TryRecvError, TrySendError};
 
@@ -105,10 +105,12 @@ impl<A: Arm, R: ArmList> ArmList for (A, R) {
         // SAFETY: structural pinning of both tuple fields; neither is moved.
         let this = unsafe { self.get_unchecked_mut() };
         if i == 0 {
-            // SAFETY: as above.
+            // SAFETY: `this.0` is inside the pinned tuple and is never moved
+            // out of it, so re-pinning the reference is sound.
             unsafe { Pin::new_unchecked(&mut this.0 as &mut dyn Arm) }
         } else {
-            // SAFETY: as above.
+            // SAFETY: `this.1`, the rest of the list, is inside the pinned
+            // tuple too and is never moved out of it.
             unsafe { Pin::new_unchecked(&mut this.1) }.arm(i - 1)
         }
     }
@@ -248,7 +250,9 @@ impl<L: ArmList> Future for Select<L> {
             let mut retry = false;
             for i in 0..L::LEN {
                 let ctx: &Ctx = &this.ctx;
-                // SAFETY: as in `arms()`; `ctx` and `arms` are disjoint fields.
+                // SAFETY: the select is pinned and its arms are never moved
+                // out of it; borrowing `arms` beside `ctx` is sound because
+                // they are disjoint fields.
                 let ready = unsafe { Pin::new_unchecked(&mut this.arms) }
                     .arm(i)
                     .register(ctx, i);
@@ -419,7 +423,8 @@ pub struct SendArm<'a, T> {
     _pin: PhantomPinned,
 }
 
-// SAFETY: as for `RecvArm`.
+// SAFETY: the waiter's pointers point into the select that owns this arm,
+// and only `T`s (the value being sent) move between threads.
 unsafe impl<T: Send> Send for SendArm<'_, T> {}
 
 /// Builds a `send` arm (used by the macros).
@@ -541,7 +546,8 @@ impl<F: Future> Arm for FutArm<'_, F> {
     fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>, _wait: bool) -> Try {
         // SAFETY: structural pinning of `fut`; it is never moved.
         let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above.
+        // SAFETY: `fut` lives inside the pinned arm and is never moved out
+        // of it (the arm has no method that takes or replaces it).
         let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
         match fut.poll(cx) {
             Poll::Ready(v) => {

@@ -146,7 +146,7 @@ impl Ctx {
     #[inline]
     pub(crate) unsafe fn set_waker(&self, waker: &Waker) {
         self.waker.with_mut(|w| {
-            // SAFETY: the caller excludes every other access (see above).
+            // SAFETY: the caller excludes every other access (`# Safety`).
             let w = unsafe { &mut *w };
             match w {
                 Some(old) if old.will_wake(waker) => {}
@@ -243,7 +243,9 @@ impl<T> Waiter<T> {
     /// Puts a value in the slot. Only for the owner (see `slot`).
     #[inline]
     pub(crate) fn put_slot(&self, value: T) {
-        // SAFETY: as for `take_slot`.
+        // SAFETY: the owner calls this only when no committer can touch the
+        // slot: before queueing the waiter, or after unqueueing it under
+        // the lock (see the field's rules).
         self.slot.with_mut(|s| unsafe { *s = Some(value) })
     }
 
@@ -313,10 +315,13 @@ impl<T> Claim<T> {
 
     #[inline]
     fn slot<R>(&self, f: impl FnOnce(&mut Option<T>) -> R) -> R {
-        // SAFETY: see `claim`: the waiter is alive, and after a successful
-        // claim its slot is ours until `finish` publishes DONE.
+        // SAFETY: the waiter is alive: its owner frees it only after seeing
+        // DONE (which `finish` stores when it consumes this claim) or after
+        // taking the lock it was popped under, which we hold.
         let w = unsafe { self.waiter.as_ref() };
-        // SAFETY: as above, exclusive access to the slot.
+        // SAFETY: the claim gives us exclusive access to the slot: the owner
+        // touches it only after seeing DONE or under this channel's lock
+        // (which we hold), and no other committer can claim the waiter.
         w.slot.with_mut(|s| f(unsafe { &mut *s }))
     }
 
@@ -324,9 +329,12 @@ impl<T> Claim<T> {
     /// is released.
     #[inline]
     pub(crate) fn finish(self) -> Option<Waker> {
-        // SAFETY: see `claim`.
+        // SAFETY: the waiter is alive: DONE is not stored yet, and until it
+        // is the owner frees the waiter only after taking the lock it was
+        // popped under, which we hold.
         let w = unsafe { self.waiter.as_ref() };
-        // SAFETY: see `claim`.
+        // SAFETY: the context outlives its waiters for the same reason: the
+        // owner frees or resets it only after seeing DONE or under the lock.
         let ctx = unsafe { &*w.ctx.get() };
         let waker = if ctx.take_waker {
             // SAFETY: a single operation's owner touches the waker only

@@ -2,6 +2,7 @@
 
 use super::error::Elapsed;
 use super::{far_future, sleep_until, Duration, Instant, Sleep};
+use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -31,12 +32,17 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     }
 }
 
-/// Future returned by [`timeout`] and [`timeout_at`].
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-#[derive(Debug)]
-pub struct Timeout<F> {
-    future: F,
-    sleep: Sleep,
+pin_project! {
+    /// Future returned by [`timeout`] and [`timeout_at`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    #[derive(Debug)]
+    pub struct Timeout<F> {
+        // Structurally pinned: polled in place.
+        #[pin]
+        future: F,
+        // `Sleep` is `Unpin`; polled through `&mut`.
+        sleep: Sleep,
+    }
 }
 
 impl<F> Timeout<F> {
@@ -60,15 +66,8 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is structurally pinned: it is never moved out of
-        // a pinned `Timeout` (`into_inner` takes `self` by value, which
-        // requires `Timeout: Unpin`, i.e. `F: Unpin`), and `Timeout` has no
-        // `Drop` impl that could move it. `sleep` is `Unpin` and is not
-        // treated as pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: see above; `future` stays at this address until dropped.
-        let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        if let Poll::Ready(v) = future.poll(cx) {
+        let this = self.project();
+        if let Poll::Ready(v) = this.future.poll(cx) {
             return Poll::Ready(Ok(v));
         }
         // Budget-free: a future that ran out of budget must still time out.

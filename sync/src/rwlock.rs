@@ -447,7 +447,8 @@ impl<T> Deref for RwLockWriteGuard<'_, T> {
 
 impl<T> DerefMut for RwLockWriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as in `deref`, and `&mut self` makes the borrow unique.
+        // SAFETY: `writer` is set while this guard lives, so no other guard
+        // exists, and `&mut self` makes this borrow the only one.
         self.lock.data.with_mut(|p| unsafe { &mut *p })
     }
 }
@@ -474,7 +475,8 @@ pub struct OwnedRwLockReadGuard<T> {
 impl<T> Deref for OwnedRwLockReadGuard<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: as for `RwLockReadGuard`: `readers > 0` while we live.
+        // SAFETY: `readers > 0` while this guard lives, so no writer holds
+        // the lock and every borrow of the data is shared.
         self.lock.data.with(|p| unsafe { &*p })
     }
 }
@@ -508,7 +510,8 @@ impl<T> Deref for OwnedRwLockWriteGuard<T> {
 
 impl<T> DerefMut for OwnedRwLockWriteGuard<T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as in `deref`, and `&mut self` makes the borrow unique.
+        // SAFETY: `writer` is set while this guard lives, so no other guard
+        // exists, and `&mut self` makes this borrow the only one.
         self.lock.data.with_mut(|p| unsafe { &mut *p })
     }
 }
@@ -528,7 +531,7 @@ impl<T: fmt::Debug> fmt::Debug for OwnedRwLockWriteGuard<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::test_util::Task;
+    use crate::test_util::Task;
 
     #[test]
     fn readers_share_writer_excludes() {

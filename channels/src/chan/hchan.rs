@@ -8,6 +8,16 @@
 //! * At least one of `sendq` and `recvq` holds no live waiter (a live
 //!   waiter's context is `WAITING`). A sender that finds a live receiver
 //!   hands it the value; a receiver that finds a live sender takes its value.
+//!   One exception, Go's too (chan.go states it the same way): a single
+//!   `select!` with both a send arm and a receive arm on one unbuffered
+//!   channel. Its two waiters share one context and may both be live, one
+//!   in each queue, because a select cannot rendezvous with itself. Every
+//!   live waiter in the two queues then belongs to that one context: a
+//!   select registering an arm checks readiness with `has_live_other`,
+//!   which skips waiters of its own context and sees everyone else's, so
+//!   it aborts and retries rather than park opposite another live party.
+//!   (With a buffer the case cannot arise: a receiver parks only on an
+//!   empty buffer and a sender only on a full one.)
 //! * `buf` non-empty implies `recvq` holds no live waiter: a receiver parks
 //!   only on an empty buffer, and values go to a parked receiver first.
 //! * A sender parks only when `buf.len() >= cap`. `buf` may briefly hold more
@@ -19,9 +29,27 @@
 //! * Stale waiters (context no longer `WAITING`) may sit in a queue until a
 //!   counterparty pops them or their owner removes them; they are skipped.
 //!
-//! The lock is held only for these queue and buffer operations: wakers are
-//! called after it is released, and no user code runs under it (values are
-//! moved, never dropped, inside the critical section).
+//! ## What runs under the lock
+//!
+//! The lock is held only for these queue and buffer operations. Values are
+//! moved, never dropped, inside the critical section, and no waker is
+//! *woken* under it: the operations return the waker to wake, and callers
+//! wake it after unlocking. The one piece of foreign code that does run
+//! under the lock is the waker's vtable `clone` and `drop`:
+//!
+//! * a single `send`/`recv` clones its task's waker into its op when it
+//!   parks (`SendOp::parking`, `RecvOp::parking`, `park` in `ops.rs`), and
+//!   on a re-poll with a different waker clones the new one and drops the
+//!   one it replaces (`settle`);
+//! * a committer clones a select's waker (`Claim::finish`), since the
+//!   select may read its stored waker at any time.
+//!
+//! So a waker whose `clone` or `drop` touches this channel (sends on it,
+//! or drops its last handle) deadlocks. Executors' wakers are reference
+//! counts and do neither. Doing these clones before taking the lock would
+//! cost a clone on every operation that does not park (or a second lock
+//! round trip on every one that does), to move code that is, in practice,
+//! one atomic increment.
 //!
 //! ## Readiness hint
 //!
@@ -48,7 +76,8 @@ use crate::loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 /// A channel's shared state: what every `Sender` and `Receiver` points at.
 pub(crate) struct Chan<T> {
-    /// Buffer and wait queues. Never held across a wake or user code.
+    /// Buffer and wait queues. Never held across a wake; see "What runs
+    /// under the lock" for the waker clones and drops that happen under it.
     inner: Lock<Inner<T>>,
     /// `usize::MAX` for unbounded, 0 for rendezvous.
     pub(crate) cap: usize,
@@ -234,13 +263,17 @@ impl<T> Inner<T> {
         None
     }
 
-    /// Whether `q` holds a live waiter of a context other than `me`.
+    /// Whether `q` holds a live waiter of a context other than `me`. Skipping
+    /// `me` is what lets one select wait on both sides of an unbuffered
+    /// channel (the exception in "Invariants").
     fn has_live_other(q: &VecDeque<NonNull<Waiter<T>>>, me: *const Ctx) -> bool {
         q.iter().any(|w| {
             // SAFETY: queued waiters and their contexts are alive while we
             // hold the lock (owners unqueue them under it before freeing).
             let w = unsafe { w.as_ref() };
-            // SAFETY: as above.
+            // SAFETY: a queued waiter's context outlives its queueing: the
+            // owner unqueues every waiter under this lock before it frees
+            // or rebinds the context.
             w.ctx() != me && unsafe { &*w.ctx() }.state() == State::Waiting
         })
     }

@@ -1,9 +1,9 @@
 //! Loom models of the hand-off protocol ("Grants, not wake-ups" in
-//! `sync/mod.rs`): a grant made to a waiter that is concurrently cancelled
+//! `lib.rs`): a grant made to a waiter that is concurrently cancelled
 //! must reach the next waiter, and no interleaving may strand one.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
-//! -p goro-channels --lib sync`.
+//! -p goro-sync --lib`.
 
 use std::future::Future;
 use std::pin::pin;

@@ -8,7 +8,7 @@ use std::thread;
 
 use futures::executor::{block_on, LocalPool};
 use futures::task::LocalSpawnExt;
-use goro_channels::sync::WaitGroup;
+use goro_sync::WaitGroup;
 
 #[test]
 fn wait_sees_every_worker_finish() {

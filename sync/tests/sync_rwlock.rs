@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 
 use futures::executor::block_on;
-use goro_channels::sync::RwLock;
+use goro_sync::RwLock;
 
 #[test]
 fn readers_see_consistent_pairs() {

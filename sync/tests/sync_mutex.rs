@@ -11,7 +11,7 @@ use std::thread;
 
 use futures::executor::{block_on, LocalPool};
 use futures::task::LocalSpawnExt;
-use goro_channels::sync::Mutex;
+use goro_sync::Mutex;
 
 /// A small xorshift for test randomness (no `rand` dependency).
 fn xorshift(state: &mut u64) -> u64 {
@@ -124,7 +124,7 @@ fn owned_guards_cross_threads() {
 }
 
 static TOTAL: Mutex<u64> = Mutex::const_new(0);
-static GATE: goro_channels::sync::Semaphore = goro_channels::sync::Semaphore::const_new(1);
+static GATE: goro_sync::Semaphore = goro_sync::Semaphore::const_new(1);
 
 #[test]
 fn usable_in_statics() {

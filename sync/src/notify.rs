@@ -228,7 +228,7 @@ impl fmt::Debug for Notified<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::test_util::Task;
+    use crate::test_util::Task;
 
     #[test]
     fn notify_one_without_waiter_stores_one_permit() {

@@ -276,7 +276,7 @@ impl<T> fmt::Debug for Receiver<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::test_util::Task;
+    use crate::test_util::Task;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]

@@ -172,7 +172,7 @@ impl fmt::Debug for BarrierWait<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::test_util::Task;
+    use crate::test_util::Task;
 
     #[test]
     fn last_arrival_leads_and_releases_the_rest() {

@@ -179,7 +179,7 @@ impl fmt::Debug for Wait<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::test_util::Task;
+    use crate::test_util::Task;
 
     #[test]
     fn wait_completes_at_zero() {

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 
 use futures::executor::block_on;
-use goro_channels::sync::Semaphore;
+use goro_sync::Semaphore;
 
 fn xorshift(state: &mut u64) -> u64 {
     *state ^= *state << 13;

@@ -1,4 +1,4 @@
-//! The waiter queue every primitive in [`crate::sync`] is built on.
+//! The waiter queue every primitive in this crate is built on.
 //!
 //! A [`WaitList`] is a FIFO of parked futures kept in a slab: each waiter is
 //! a slot in a `Vec`, the queue is a doubly linked list threaded through the

@@ -255,8 +255,8 @@ impl<T: fmt::Debug> fmt::Debug for OnceCell<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::test_util::Task;
-    use crate::sync::Notify;
+    use crate::test_util::Task;
+    use crate::Notify;
     use std::sync::Arc;
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread;
 
 use futures::executor::block_on;
-use goro_channels::sync::OnceCell;
+use goro_sync::OnceCell;
 
 #[test]
 fn initialiser_runs_exactly_once() {

@@ -1,4 +1,5 @@
-//! Blocking a plain thread on a channel future: the thread parks, and the
+//! A thread `block_on`: drives a channel future on a plain thread (the
+//! `*_blocking` calls and `select_blocking!`); the thread parks, and the
 //! waker unparks it.
 
 use std::future::Future;

@@ -1,9 +1,9 @@
-//! # The sync toolkit
+//! # goro-sync
 //!
 //! Go gives goroutines `sync.Mutex`, `sync.RWMutex`, `sync.WaitGroup`,
 //! `sync.Once` and, in `x/sync`, a weighted semaphore. Async Rust needs the
 //! same tools in a form whose waiting is a future rather than a blocked
-//! thread. This module provides them; they need nothing of the scheduler
+//! thread. This crate provides them (as `goro::sync`); they need nothing of the scheduler
 //! and run on any executor (goro, `futures::executor`, tokio), and most
 //! have a `blocking_*` / `*_blocking` twin for plain threads.
 //!
@@ -24,10 +24,10 @@
 //! flag, a permit count, ...) plus a FIFO of parked futures, all behind one
 //! short-held lock. The FIFO is `waiters::WaitList`, a slab-backed doubly
 //! linked list with O(1) removal; its module documents the rules every
-//! primitive follows (what the lock protects, that no waker is woken and
-//! no user code runs while it is held). `Mutex` adds a lock word in front
-//! of its queue so that an uncontended lock/unlock is one CAS each; see
-//! "Lock word" in `mutex.rs`.
+//! primitive follows (what the lock protects; that no waker is woken and
+//! no user code runs while it is held, waker clones and drops excepted).
+//! `Mutex` adds a lock word in front of its queue so that an uncontended
+//! lock/unlock is one CAS each; see "Lock word" in `mutex.rs`.
 //!
 //! ## Grants, not wake-ups
 //!
@@ -48,6 +48,9 @@
 //! ([`goro_coop::poll_proceed`]), so a task that loops over an always-free
 //! mutex still yields to its neighbours under goro. Outside a goro task the
 //! budget is unlimited and this costs a thread-local read.
+
+/// Loom's synchronisation types under `--cfg loom`, std's otherwise.
+use goro_loom as loom;
 
 mod barrier;
 mod mutex;

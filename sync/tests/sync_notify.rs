@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread;
 
 use futures::executor::block_on;
-use goro_channels::sync::Notify;
+use goro_sync::Notify;
 
 /// Producer/consumer over a counter: the consumer sleeps on `notified()`
 /// whenever it has caught up; a lost wake-up would hang the test.

@@ -72,7 +72,9 @@ const QUEUED: usize = 2;
 // `&mut T`), so both require `T: Send`; it never hands out `&T` to two
 // threads at once, so `T: Sync` is not needed.
 unsafe impl<T: Send> Send for Mutex<T> {}
-// SAFETY: as above: access to `data` is serialised by the `LOCKED` bit.
+// SAFETY: sharing `&Mutex<T>` lets each thread reach `&mut T` only through
+// a guard, and guards are exclusive (access to `data` is serialised by the
+// `LOCKED` bit), so `T: Send` suffices, as for `std::sync::Mutex`.
 unsafe impl<T: Send> Sync for Mutex<T> {}
 
 /// Returned by [`Mutex::try_lock`] (and [`RwLock::try_read`] /
@@ -433,7 +435,8 @@ impl<T> Deref for MutexGuard<'_, T> {
 
 impl<T> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as in `deref`, and `&mut self` makes this borrow unique.
+        // SAFETY: the guard holds the lock, so no other guard exists, and
+        // `&mut self` makes this borrow the only one.
         self.mutex.data.with_mut(|p| unsafe { &mut *p })
     }
 }
@@ -463,7 +466,9 @@ pub struct OwnedMutexGuard<T> {
     mutex: Arc<Mutex<T>>,
 }
 
-// SAFETY: as for `MutexGuard`: `&OwnedMutexGuard` on two threads shares `&T`.
+// SAFETY: `&OwnedMutexGuard` on two threads shares only `&T` (through
+// `Deref`), which `T: Sync` permits; `T: Send` because the guard's owner
+// gets `&mut T` on whichever thread holds it.
 unsafe impl<T: Send + Sync> Sync for OwnedMutexGuard<T> {}
 
 impl<T> OwnedMutexGuard<T> {
@@ -503,7 +508,7 @@ impl<T: fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::test_util::Task;
+    use crate::test_util::Task;
 
     #[test]
     fn try_lock_and_unlock() {

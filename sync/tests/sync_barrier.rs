@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 
 use futures::executor::block_on;
-use goro_channels::sync::Barrier;
+use goro_sync::Barrier;
 
 #[test]
 fn generations_keep_threads_in_step() {

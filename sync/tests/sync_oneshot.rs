@@ -6,7 +6,7 @@ use std::thread;
 
 use futures::executor::block_on;
 use futures::future::{select, Either};
-use goro_channels::sync::oneshot;
+use goro_sync::oneshot;
 
 #[test]
 fn value_crosses_threads() {

@@ -492,7 +492,7 @@ impl fmt::Debug for OwnedSemaphorePermit {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::test_util::Task;
+    use crate::test_util::Task;
 
     #[test]
     fn permits_come_back_on_drop() {
