@@ -10,12 +10,14 @@
 mod current;
 mod free_list;
 pub(crate) mod join;
+mod join_set;
 pub(crate) mod list;
 pub(crate) mod raw;
 pub(crate) mod state;
 mod waker;
 
 pub use join::{JoinError, JoinHandle};
+pub use join_set::JoinSet;
 
 use crate::queue::QueueItem;
 use raw::Header;
