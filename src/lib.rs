@@ -13,7 +13,7 @@
 //! | [`chan`], [`select!`], [`select_blocking!`], [`sync`] | `goro-channels` | Go's channels, `select`, and async sync primitives |
 
 pub use goro_coop as coop;
-pub use goro_executor::{block_on, runtime, spawn, task};
+pub use goro_executor::{block_on, runtime, spawn, task, task_local};
 pub use goro_macros::{main, test};
 pub use goro_reactor::{net, time};
 
