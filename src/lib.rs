@@ -10,10 +10,13 @@
 //! | [`main`], [`test`] | `goro-macros` | `#[goro::main]`, `#[goro::test]` |
 //! | [`coop`] | `goro-coop` | the cooperative-scheduling budget |
 //! | [`net`], [`time`] | `goro-reactor` | sockets and timers on the netpoller |
+//! | [`io`], [`prelude`] | `goro-io` | IO extension traits, copy, buffered IO, `duplex` |
 //! | [`chan`], [`select!`], [`select_blocking!`], [`sync`] | `goro-channels` | Go's channels, `select`, and async sync primitives |
 
 pub use goro_coop as coop;
 pub use goro_executor::{block_on, runtime, spawn, task, task_local};
+pub use goro_io as io;
+pub use goro_io::prelude;
 pub use goro_macros::{main, test};
 pub use goro_reactor::{net, time};
 
