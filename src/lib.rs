@@ -10,6 +10,7 @@
 //! | [`main`], [`test`] | `goro-macros` | `#[goro::main]`, `#[goro::test]` |
 //! | [`coop`] | `goro-coop` | the cooperative-scheduling budget |
 //! | [`net`], [`time`] | `goro-reactor` | sockets and timers on the netpoller |
+//! | [`context`], [`time::after`], [`time::tick`], [`sync::ErrGroup`] | `goro-context` | Go's `context`, timer channels and `errgroup` |
 //! | [`io`], [`prelude`] | `goro-io` | IO extension traits, copy, buffered IO, `duplex` |
 //! | [`chan`], [`select!`], [`select_blocking!`], [`sync`] | `goro-channels` | Go's channels, `select`, and async sync primitives |
 
@@ -18,6 +19,20 @@ pub use goro_executor::{block_on, runtime, spawn, task, task_local};
 pub use goro_io as io;
 pub use goro_io::prelude;
 pub use goro_macros::{main, test};
-pub use goro_reactor::{net, time};
+pub use goro_reactor::net;
 
-pub use goro_channels::{chan, select, select_blocking, sync};
+pub use goro_channels::{chan, select, select_blocking};
+pub use goro_context as context;
+
+/// Timers (`goro-reactor`) and Go's timer channels `after`/`tick`
+/// (`goro-context`).
+pub mod time {
+    pub use goro_context::{after, tick};
+    pub use goro_reactor::time::*;
+}
+
+/// Async sync primitives (`goro-channels`) and `ErrGroup` (`goro-context`).
+pub mod sync {
+    pub use goro_channels::sync::*;
+    pub use goro_context::ErrGroup;
+}
