@@ -12,6 +12,8 @@
 //! | [`net`], [`time`] | `goro-reactor` | sockets and timers on the netpoller |
 //! | [`chan`], [`select!`], [`select_blocking!`] | `goro-channels` | Go's channels and `select` |
 //! | [`sync`] | `goro-sync` | async sync primitives: `Mutex`, `RwLock`, `Semaphore`, `WaitGroup`, ... |
+//! | [`context`], [`time::after`], [`time::tick`], [`sync::ErrGroup`] | `goro-context` | Go's `context`, timer channels and `errgroup` |
+//! | [`io`], [`prelude`] | `goro-io` | IO extension traits, copy, buffered IO, `duplex` |
 
 /// Cooperative scheduling: what a task needs to share its worker fairly.
 ///
@@ -22,9 +24,24 @@
 pub mod coop {
     pub use goro_coop::{consume_budget, unconstrained};
 }
-pub use goro_executor::{block_on, runtime, spawn, task};
+pub use goro_executor::{block_on, runtime, spawn, task, task_local};
+pub use goro_io as io;
+pub use goro_io::prelude;
 pub use goro_macros::{main, test};
-pub use goro_reactor::{net, time};
+pub use goro_reactor::net;
 
 pub use goro_channels::{chan, select, select_blocking};
-pub use goro_sync as sync;
+pub use goro_context as context;
+
+/// Timers (`goro-reactor`) and Go's timer channels `after`/`tick`
+/// (`goro-context`).
+pub mod time {
+    pub use goro_context::{after, tick};
+    pub use goro_reactor::time::*;
+}
+
+/// Async sync primitives (`goro-sync`) and `ErrGroup` (`goro-context`).
+pub mod sync {
+    pub use goro_sync::*;
+    pub use goro_context::ErrGroup;
+}

@@ -236,3 +236,23 @@ fn unchosen_send_arm_does_not_deliver() {
     assert_eq!(rx2.try_recv(), Ok(2));
     assert_eq!(rx1.try_recv(), Err(TryRecvError::Empty));
 }
+
+#[test]
+fn sender_closed_resolves_when_the_last_receiver_goes() {
+    let (tx, rx) = goro_channels::chan::bounded::<u8>(1);
+    let rx2 = rx.clone();
+    let mut closed = std::pin::pin!(tx.closed());
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    assert!(closed.as_mut().poll(&mut cx).is_pending());
+    drop(rx);
+    assert!(closed.as_mut().poll(&mut cx).is_pending());
+    let t = std::thread::spawn(move || drop(rx2));
+    futures::executor::block_on(closed);
+    t.join().unwrap();
+    // Resolves at once on a closed channel, and on an explicit close.
+    futures::executor::block_on(tx.closed());
+    let (tx, _rx) = goro_channels::chan::unbounded::<u8>();
+    tx.close();
+    futures::executor::block_on(tx.closed());
+}

@@ -54,6 +54,13 @@ impl<T> Sender<T> {
         }
     }
 
+    /// Waits until the channel is closed: by `close`, or because every
+    /// receiver is gone. A producer uses it to stop work nobody will read
+    /// (tokio's `mpsc::Sender::closed`).
+    pub fn closed(&self) -> Closed<'_, T> {
+        Closed { chan: &self.chan }
+    }
+
     /// Sends without waiting.
     #[inline]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
@@ -219,6 +226,30 @@ impl<T> Drop for Receiver<T> {
         if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.chan.close();
         }
+    }
+}
+
+/// The future of [`Sender::closed`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Closed<'a, T> {
+    chan: &'a Chan<T>,
+}
+
+impl<T> Future for Closed<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.chan.poll_closed(cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl<T> fmt::Debug for Closed<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Closed").finish_non_exhaustive()
     }
 }
 

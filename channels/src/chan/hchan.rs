@@ -108,6 +108,9 @@ pub(crate) struct Inner<T> {
     recvq: VecDeque<NonNull<Waiter<T>>>,
     /// Parked senders (each holding its value), oldest first.
     sendq: VecDeque<NonNull<Waiter<T>>>,
+    /// Tasks waiting in `Sender::closed`, one waker per task; woken and
+    /// emptied by `close`.
+    closed_wakers: Vec<Waker>,
 }
 
 // SAFETY: the queued pointers refer to waiters whose values are `T`s owned
@@ -124,6 +127,7 @@ impl<T> Chan<T> {
             closed: false,
             recvq: VecDeque::new(),
             sendq: VecDeque::new(),
+            closed_wakers: Vec::new(),
         };
         Chan {
             ready: AtomicU8::new(if never { 0 } else { inner.readiness() }),
@@ -187,10 +191,33 @@ impl<T> Chan<T> {
             g.closed = true;
             // Release: pairs with `is_closed`; written under the lock too.
             self.closed.store(true, Ordering::Release);
-            g.fail_all_waiters()
+            let mut wakers = g.fail_all_waiters();
+            wakers.append(&mut g.closed_wakers);
+            wakers
         };
         wakers.into_iter().for_each(Waker::wake);
         true
+    }
+}
+
+impl<T> Chan<T> {
+    /// `Ready` once the channel is closed; otherwise keeps `waker` (one
+    /// per task: a waker that would wake the same task replaces nothing).
+    pub(crate) fn poll_closed(&self, waker: &Waker) -> bool {
+        if self.is_closed() {
+            return true;
+        }
+        if self.never {
+            return false;
+        }
+        let mut g = self.lock();
+        if g.closed {
+            return true;
+        }
+        if !g.closed_wakers.iter().any(|w| w.will_wake(waker)) {
+            g.closed_wakers.push(waker.clone());
+        }
+        false
     }
 }
 

@@ -29,7 +29,7 @@ mod loom_tests;
 mod tests;
 
 pub use error::{SendError, TryRecvError, TrySendError};
-pub use handles::{Receiver, RecvFuture, SendFuture, Sender};
+pub use handles::{Closed, Receiver, RecvFuture, SendFuture, Sender};
 
 use self::hchan::Chan;
 use crate::loom::sync::Arc;

@@ -10,12 +10,16 @@
 mod current;
 mod free_list;
 pub(crate) mod join;
+mod join_set;
 pub(crate) mod list;
 pub(crate) mod raw;
 pub(crate) mod state;
+mod task_local;
 mod waker;
 
 pub use join::{JoinError, JoinHandle};
+pub use join_set::JoinSet;
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 use crate::queue::QueueItem;
 use raw::Header;
