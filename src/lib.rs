@@ -11,6 +11,7 @@
 //! | [`coop`] | `goro-coop` | the cooperative-scheduling budget |
 //! | [`net`], [`time`] | `goro-reactor` | sockets and timers on the netpoller |
 //! | [`chan`], [`select!`], [`select_blocking!`], [`sync`] | `goro-channels` | Go's channels, `select`, and async sync primitives |
+//! | [`signal`] | `goro-signal` | `ctrl_c`, Unix signal streams |
 
 pub use goro_coop as coop;
 pub use goro_executor::{block_on, runtime, spawn, task};
@@ -18,3 +19,5 @@ pub use goro_macros::{main, test};
 pub use goro_reactor::{net, time};
 
 pub use goro_channels::{chan, select, select_blocking, sync};
+
+pub use goro_signal as signal;
