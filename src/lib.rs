@@ -12,6 +12,7 @@
 //! | [`net`], [`time`] | `goro-reactor` | sockets and timers on the netpoller |
 //! | [`chan`], [`select!`], [`select_blocking!`], [`sync`] | `goro-channels` | Go's channels, `select`, and async sync primitives |
 //! | [`signal`] | `goro-signal` | `ctrl_c`, Unix signal streams |
+//! | [`process`] | `goro-process` | child processes with async pipes |
 
 pub use goro_coop as coop;
 pub use goro_executor::{block_on, runtime, spawn, task};
@@ -20,4 +21,5 @@ pub use goro_reactor::{net, time};
 
 pub use goro_channels::{chan, select, select_blocking, sync};
 
+pub use goro_process as process;
 pub use goro_signal as signal;
