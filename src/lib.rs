@@ -13,6 +13,7 @@
 //! | [`chan`], [`select!`], [`select_blocking!`], [`sync`] | `goro-channels` | Go's channels, `select`, and async sync primitives |
 //! | [`signal`] | `goro-signal` | `ctrl_c`, Unix signal streams |
 //! | [`process`] | `goro-process` | child processes with async pipes |
+//! | [`fs`] | `goro-fs` | filesystem calls on the blocking pool |
 
 pub use goro_coop as coop;
 pub use goro_executor::{block_on, runtime, spawn, task};
@@ -21,5 +22,6 @@ pub use goro_reactor::{net, time};
 
 pub use goro_channels::{chan, select, select_blocking, sync};
 
+pub use goro_fs as fs;
 pub use goro_process as process;
 pub use goro_signal as signal;
