@@ -15,10 +15,16 @@
 //!
 //! ## Limits
 //!
-//! * No `File` type yet: only the whole-file and directory functions.
+//! * No `read_dir` yet.
+//! * `File::sync_all`, `sync_data` and `set_len` take `&mut self` (tokio:
+//!   `&self`): they wait for the operation in flight.
 //! * Called outside a goro runtime, these panic (the blocking pool's rule).
 
 #![warn(missing_docs)]
+
+mod file;
+
+pub use file::{File, OpenOptions};
 
 use std::fmt;
 use std::io;

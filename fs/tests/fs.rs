@@ -1,6 +1,9 @@
-//! The whole-file and directory functions on a goro runtime.
+//! The whole-file and directory functions and `File` (through futures-io)
+//! on a goro runtime.
 
-use std::io::ErrorKind;
+use futures::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use goro_fs::File;
+use std::io::{ErrorKind, SeekFrom};
 
 fn rt() -> goro_executor::runtime::Runtime {
     goro_executor::runtime::Builder::new_multi_thread()
@@ -64,5 +67,54 @@ fn files_and_directories_round_trip() {
             goro_fs::metadata(&dir).await.unwrap_err().kind(),
             ErrorKind::NotFound
         );
+    });
+}
+
+#[test]
+fn write_seek_read_set_len() {
+    rt().block_on(async {
+        let p = std::env::temp_dir().join(format!("goro-fs-file-{}", std::process::id()));
+        let data: Vec<u8> = (0..5_000_000u32).map(|i| (i % 253) as u8).collect();
+        let mut f = File::create(&p).await.unwrap();
+        f.write_all(&data).await.unwrap();
+        f.sync_all().await.unwrap();
+        assert_eq!(f.metadata().await.unwrap().len(), data.len() as u64);
+        drop(f);
+
+        let mut f = File::options()
+            .read(true)
+            .write(true)
+            .open(&p)
+            .await
+            .unwrap();
+        let mut head = [0u8; 10];
+        f.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head[..], &data[..10]);
+        // Relative seek accounts for what was handed out, nothing more.
+        assert_eq!(f.seek(SeekFrom::Current(5)).await.unwrap(), 15);
+        f.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head[..], &data[15..25]);
+        // A write lands at the position the reader observed.
+        f.write_all(b"XY").await.unwrap();
+        f.flush().await.unwrap();
+        f.seek(SeekFrom::Start(0)).await.unwrap();
+        let mut all = Vec::new();
+        f.read_to_end(&mut all).await.unwrap();
+        assert_eq!(&all[25..27], b"XY");
+        assert_eq!(all.len(), data.len());
+        // The trait path (chunked reads) gives the same bytes.
+        f.seek(SeekFrom::Start(0)).await.unwrap();
+        let mut chunked = Vec::new();
+        AsyncReadExt::read_to_end(&mut f, &mut chunked)
+            .await
+            .unwrap();
+        assert!(chunked == all);
+        f.set_len(100).await.unwrap();
+        assert_eq!(f.metadata().await.unwrap().len(), 100);
+        drop(f);
+        goro_fs::remove_file(&p).await.unwrap();
+        let err = File::open(&p).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+        assert!(err.to_string().contains(&p.display().to_string()));
     });
 }
