@@ -2,8 +2,9 @@
 //! seeks run on the blocking pool, one operation in flight at a time, with
 //! a buffer that moves to the pool thread and back (tokio's design).
 //!
-//! A read asks the pool for up to `min(len, MAX_BUF)` bytes into the
-//! file's own buffer and copies them out when it returns. A write copies
+//! A read asks the pool for `len` bytes, clamped to `MIN_READ..=MAX_BUF`,
+//! into the file's own buffer and copies them out when it returns; what
+//! the caller did not ask for serves the next reads. A write copies
 //! up to `MAX_BUF` bytes into the buffer, starts `write_all` on the pool
 //! and reports success at once; its error, if any, is returned by the
 //! next operation or by `flush`. Bytes read ahead but not yet handed out
@@ -21,6 +22,9 @@ use std::task::{ready, Context, Poll};
 
 /// The most bytes one pool operation moves.
 const MAX_BUF: usize = 2 * 1024 * 1024;
+/// The fewest bytes a read asks the pool for: smaller reads are served
+/// from this read-ahead without another pool round trip.
+const MIN_READ: usize = 256 * 1024;
 
 #[derive(Default)]
 struct Buf {
@@ -228,7 +232,7 @@ impl AsyncRead for File {
                 return Poll::Ready(Err(e));
             }
             let mut buf = me.idle_buf();
-            buf.data.resize(dst.len().min(MAX_BUF), 0);
+            buf.data.resize(dst.len().clamp(MIN_READ, MAX_BUF), 0);
             let std = me.std.clone();
             me.state = State::Busy(goro_executor::task::spawn_blocking(move || {
                 let res = loop {
