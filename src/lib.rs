@@ -14,6 +14,9 @@
 //! | [`sync`] | `goro-sync` | async sync primitives: `Mutex`, `RwLock`, `Semaphore`, `WaitGroup`, ... |
 //! | [`context`], [`time::after`], [`time::tick`], [`sync::ErrGroup`] | `goro-context` | Go's `context`, timer channels and `errgroup` |
 //! | [`io`], [`prelude`] | `goro-io` | IO extension traits, copy, buffered IO, `duplex` |
+//! | [`signal`] | `goro-signal` | `ctrl_c`, Unix signal streams |
+//! | [`process`] | `goro-process` | child processes with async pipes |
+//! | [`fs`] | `goro-fs` | filesystem calls on the blocking pool |
 
 /// Cooperative scheduling: what a task needs to share its worker fairly.
 ///
@@ -45,3 +48,7 @@ pub mod sync {
     pub use goro_sync::*;
     pub use goro_context::ErrGroup;
 }
+
+pub use goro_fs as fs;
+pub use goro_process as process;
+pub use goro_signal as signal;

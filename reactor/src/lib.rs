@@ -58,6 +58,12 @@
 //! Tokens carry a generation so a stale event never wakes the wrong task
 //! (`registration.rs`, "Tokens").
 //!
+//! ## Any file descriptor
+//!
+//! [`fd::AsyncFd`] registers a descriptor the caller owns (a self-pipe, a
+//! pidfd, a child's pipe) the same way, and hands out readiness guards; the
+//! caller runs the syscalls. The signal and process crates are built on it.
+//!
 //! ## Cooperative budget
 //!
 //! Every IO operation or timer that completes spends one unit of the task's
@@ -107,6 +113,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod driver;
+pub mod fd;
 /// Loom's synchronisation types under `--cfg loom`, std's otherwise.
 use goro_loom as loom;
 pub mod net;
@@ -135,5 +142,6 @@ mod tests {
         send_sync::<crate::net::tcp::OwnedReadHalf>();
         send_sync::<crate::net::tcp::OwnedWriteHalf>();
         send_sync::<crate::net::unix::OwnedWriteHalf>();
+        send_sync::<crate::fd::AsyncFd<std::os::fd::OwnedFd>>();
     }
 }

@@ -237,6 +237,12 @@ impl Registration {
         res
     }
 
+    /// Forgets `ev`'s readiness unless a newer edge arrived (see "The
+    /// clear race" in `scheduled_io.rs`).
+    pub(crate) fn clear(&self, ev: ReadyEvent) {
+        self.shared.clear_readiness(ev);
+    }
+
     pub(crate) fn handle(&self) -> &Handle {
         &self.handle
     }
