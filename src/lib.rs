@@ -45,8 +45,8 @@ pub mod time {
 
 /// Async sync primitives (`goro-sync`) and `ErrGroup` (`goro-context`).
 pub mod sync {
-    pub use goro_sync::*;
     pub use goro_context::ErrGroup;
+    pub use goro_sync::*;
 }
 
 pub use goro_fs as fs;

@@ -7,8 +7,8 @@
 //! starts.
 
 use crate::{with_cancel, Cancel, Context};
-use goro_sync::Semaphore;
 use goro_executor::task::JoinSet;
+use goro_sync::Semaphore;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
