@@ -3,7 +3,7 @@
 //! (`host_block_on`/`host_spawn`), plus tokio's mpsc on tokio's own
 //! multi-thread runtime as a separate row.
 //!
-//! Workloads (issue 4): ping_pong over capacity 0 and 1 (two tasks, 100,000
+//! Workloads: ping_pong over capacity 0 and 1 (two tasks, 100,000
 //! round trips), mpsc_contended (4 producers x 250,000 -> 1 consumer,
 //! capacity 1,024), mpmc (4 x 4, 250,000 per producer, capacity 1,024),
 //! unbounded (1,000,000 values, one producer, one consumer), select over 4

@@ -12,8 +12,6 @@
 //! so that a round lasts milliseconds) and `ping_pong`. `PROBE_ROUNDS`
 //! (default 25) sets how many rounds run; the median ns per operation is
 //! printed.
-//!
-//! docs/architecture.md, "Third session", was measured with this probe.
 
 use std::time::Instant;
 

@@ -37,7 +37,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// Units of work one task poll may do before resources start answering
-/// `Pending`. Tokio uses the same figure; the issue asks for 128.
+/// `Pending`. Tokio uses the same figure.
 pub const INITIAL_BUDGET: u8 = 128;
 
 thread_local! {

@@ -58,7 +58,7 @@
 //!   socket is registered and no timer is armed (as Go checks
 //!   `netpollAnyWaiters` before it polls).
 //!
-//! ## What goro does not do (yet)
+//! ## What goro does not do
 //!
 //! Futures cannot be preempted: a poll that never returns holds its M and
 //! its P. The coop budget limits the damage for code that uses goro

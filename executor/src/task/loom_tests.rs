@@ -1,4 +1,4 @@
-//! Loom models of the task state machine: the races the issue names (wake
+//! Loom models of the task state machine: the races that matter (wake
 //! while running, wake after complete, abort while running, drop the
 //! JoinHandle while running) plus a JoinHandle poll racing completion.
 //! Each model ends by checking that the record was freed (the scheduler's
