@@ -1,4 +1,4 @@
-use super::TcpStream;
+use super::{default_backlog, TcpSocket, TcpStream};
 use crate::net::addr::{each_addr, ToSocketAddrs};
 use crate::net::poll_evented::{readiness_api, PollEvented};
 use crate::scheduled_io::Direction;
@@ -6,28 +6,67 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// A TCP socket server, listening for connections.
 ///
 /// If `accept` fails (for example with `EMFILE`, too many open files),
 /// the error is returned and the listener stays usable: the pending
 /// connection stays queued in the kernel and the next `accept` retries it.
+///
+/// ## Accept loops under descriptor exhaustion
+///
+/// A loop that calls [`accept`](Self::accept) again at once after
+/// `EMFILE` spins: the queued connection keeps the listener readable, so
+/// every retry fails the same way, millions of times a second, on a CPU
+/// the connections that could free descriptors need. A server's accept
+/// loop should therefore use [`accept_with_backoff`](Self::accept_with_backoff),
+/// which sleeps between such retries:
+///
+/// ```no_run
+/// # async fn demo(listener: goro_reactor::net::TcpListener) -> std::io::Result<()> {
+/// loop {
+///     let (stream, peer) = listener.accept_with_backoff().await?;
+///     // spawn a task serving `stream`
+/// #   drop((stream, peer));
+/// }
+/// # }
+/// ```
 pub struct TcpListener {
-    io: PollEvented<mio::net::TcpListener>,
+    pub(super) io: PollEvented<mio::net::TcpListener>,
+}
+
+/// The first and the longest sleep of
+/// [`TcpListener::accept_with_backoff`] (Go's `net/http` `Server.Serve`:
+/// 5 ms, doubling, at most 1 s).
+const BACKOFF_FIRST: Duration = Duration::from_millis(5);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Whether an accept error means the process or system ran out of a
+/// resource (descriptors, socket buffers, kernel memory) rather than
+/// something being wrong with the listener: waiting may cure it.
+pub(crate) fn is_resource_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
 
 impl TcpListener {
-    /// Binds to `addr` (trying each resolved address in turn) and listens.
-    /// The socket has `SO_REUSEADDR` set.
+    /// Binds to `addr` (trying each resolved address in turn) and listens
+    /// with the system's largest backlog, `net.core.somaxconn`
+    /// ([`default_backlog`](super::default_backlog); Go's rule). The socket
+    /// has `SO_REUSEADDR` set. For another backlog or other options, use
+    /// [`TcpSocket`](super::TcpSocket).
     ///
     /// # Panics
     /// Outside a goro runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         each_addr(&addr, |a| async move {
-            let l = mio::net::TcpListener::bind(a)?;
-            Ok(TcpListener {
-                io: PollEvented::new(l, mio::Interest::READABLE)?,
-            })
+            let socket = TcpSocket::new_for_addr(a)?;
+            socket.set_reuseaddr(true)?;
+            socket.bind(a)?;
+            socket.listen(default_backlog())
         })
         .await
     }
@@ -57,6 +96,32 @@ impl TcpListener {
     /// Waits for a connection.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Waits for a connection like [`accept`](Self::accept), but when
+    /// `accept` fails because a resource ran out (`EMFILE`, `ENFILE`,
+    /// `ENOBUFS`, `ENOMEM`) it sleeps and tries again instead of returning
+    /// the error: 5 ms after the first failure, doubling after each
+    /// further one up to 1 s, and back to 5 ms for the next call once a
+    /// connection is accepted. This is Go's `net/http` rule
+    /// (`Server.Serve` sleeps the same way on a temporary accept error).
+    /// The connection that could not be accepted stays queued in the
+    /// kernel and is the one returned once descriptors are free again.
+    ///
+    /// Any other error is returned at once. The resource errors are not
+    /// reported; a server that wants to log them uses `accept` and
+    /// sleeps itself.
+    pub async fn accept_with_backoff(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let mut delay = BACKOFF_FIRST;
+        loop {
+            match self.accept().await {
+                Err(e) if is_resource_exhaustion(&e) => {
+                    crate::time::sleep(delay).await;
+                    delay = (delay * 2).min(BACKOFF_MAX);
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Poll version of [`accept`](Self::accept).

@@ -1,9 +1,12 @@
-//! TCP: [`TcpListener`], [`TcpStream`] and the stream's split halves.
+//! TCP: [`TcpListener`], [`TcpStream`], the stream's split halves, and
+//! [`TcpSocket`] for options that must be set before `listen` or `connect`.
 
 mod listener;
+mod socket;
 mod stream;
 
 pub use listener::TcpListener;
+pub use socket::{default_backlog, TcpSocket};
 pub use stream::TcpStream;
 
 mod split {

@@ -30,8 +30,14 @@ impl TcpStream {
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        Self::finish_connect(mio::net::TcpStream::connect(addr)?).await
+    }
+
+    /// Registers a socket whose non-blocking connect has started and waits
+    /// for the connect's outcome (shared with `TcpSocket::connect`).
+    pub(crate) async fn finish_connect(s: mio::net::TcpStream) -> io::Result<TcpStream> {
         let stream = TcpStream {
-            io: PollEvented::new_rw(mio::net::TcpStream::connect(addr)?)?,
+            io: PollEvented::new_rw(s)?,
         };
         // A non-blocking connect completes when the socket turns writable;
         // success or failure is then in SO_ERROR.
