@@ -11,6 +11,9 @@
 //! | [`coop`] | `goro-coop` | the cooperative-scheduling budget |
 //! | [`net`], [`time`] | `goro-reactor` | sockets and timers on the netpoller |
 //! | [`chan`], [`select!`], [`select_blocking!`], [`sync`] | `goro-channels` | Go's channels, `select`, and async sync primitives |
+//! | `hyper` (feature `hyper`) | `goro-compat` | hyper's executor, timer, IO and client connector on goro |
+//! | `compat::tokio` (feature `tokio`) | `goro-compat` | a future run inside a tokio context, for tokio-only crates |
+//! | tokio `AsyncRead`/`AsyncWrite` on [`net`] streams (feature `tokio-io`) | `goro-reactor` | tokio-util codecs and friends on goro sockets |
 
 pub use goro_coop as coop;
 pub use goro_executor::{block_on, runtime, spawn, task};
@@ -18,3 +21,8 @@ pub use goro_macros::{main, test};
 pub use goro_reactor::{net, time};
 
 pub use goro_channels::{chan, select, select_blocking, sync};
+
+#[cfg(any(feature = "hyper", feature = "tokio"))]
+pub use goro_compat as compat;
+#[cfg(feature = "hyper")]
+pub use goro_compat::hyper;
