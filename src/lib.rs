@@ -17,6 +17,9 @@
 //! | [`signal`] | `goro-signal` | `ctrl_c`, Unix signal streams |
 //! | [`process`] | `goro-process` | child processes with async pipes |
 //! | [`fs`] | `goro-fs` | filesystem calls on the blocking pool |
+//! | `hyper` (feature `hyper`) | `goro-compat` | hyper's executor, timer, IO and client connector on goro |
+//! | `compat::tokio` (feature `tokio`) | `goro-compat` | a future run inside a tokio context, for tokio-only crates |
+//! | tokio `AsyncRead`/`AsyncWrite` on [`net`] streams (feature `tokio-io`) | `goro-reactor` | tokio-util codecs and friends on goro sockets |
 
 /// Cooperative scheduling: what a task needs to share its worker fairly.
 ///
@@ -52,3 +55,8 @@ pub mod sync {
 pub use goro_fs as fs;
 pub use goro_process as process;
 pub use goro_signal as signal;
+
+#[cfg(any(feature = "hyper", feature = "tokio"))]
+pub use goro_compat as compat;
+#[cfg(feature = "hyper")]
+pub use goro_compat::hyper;

@@ -156,6 +156,40 @@ where
     }
 }
 
+impl<E: mio::event::Source + std::os::fd::AsRawFd> PollEvented<E> {
+    /// Reads into memory that may be uninitialised, with `read(2)` on the
+    /// descriptor: the kernel only writes into `buf`, so no byte is zeroed
+    /// first. On `Ready(Ok(n))` the first `n` bytes of `buf` are
+    /// initialised.
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        let fd = self.io().as_raw_fd();
+        let ptr = buf.as_mut_ptr().cast::<libc::c_void>();
+        self.reg.poll_io_drain(
+            cx,
+            Direction::Read,
+            || {
+                // SAFETY: `ptr` points at `len` writable bytes borrowed
+                // mutably for this whole call (`buf`), and `fd` is open:
+                // `self` owns the source. `read(2)` writes at most `len`
+                // bytes there and never reads them, so uninitialised memory
+                // is fine.
+                let n = unsafe { libc::read(fd, ptr, len) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            },
+            |&n| short(n, len),
+        )
+    }
+}
+
 /// A stream op that moved some bytes but fewer than asked for drained the
 /// socket (see `Registration::poll_io_drain`). Zero is EOF, not drained.
 fn short(n: usize, asked: usize) -> bool {

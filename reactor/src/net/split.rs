@@ -103,6 +103,15 @@ macro_rules! split_halves {
                 pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
                     self.stream().try_read(buf)
                 }
+                /// The stream's `poll_read_uninit`: reads into memory that
+                /// may be uninitialised, never zeroing or reading it.
+                pub fn poll_read_uninit(
+                    &self,
+                    cx: &mut Context<'_>,
+                    buf: &mut [std::mem::MaybeUninit<u8>],
+                ) -> Poll<io::Result<usize>> {
+                    self.stream().poll_read_uninit(cx, buf)
+                }
                 /// The remote address.
                 pub fn peer_addr(&self) -> io::Result<$addr> {
                     self.stream().peer_addr()

@@ -108,6 +108,18 @@ impl UnixStream {
 
     readiness_api!(io);
 
+    /// Reads into memory that may be uninitialised (hyper's read cursor,
+    /// tokio's `ReadBuf`) without zeroing it first; never reads from
+    /// `buf`. On `Ready(Ok(n))` the first `n` bytes are initialised, and
+    /// `n == 0` (with a non-empty `buf`) is EOF.
+    pub fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_uninit(cx, buf)
+    }
+
     pub(crate) fn poll_read_ref(
         &self,
         cx: &mut Context<'_>,
