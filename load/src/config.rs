@@ -219,6 +219,9 @@ impl Config {
             Limit::Requests(0) => return bad("--requests must be at least 1".into()),
             _ => {}
         }
+        if !self.warmup.is_zero() && matches!(self.limit, Limit::Requests(_)) {
+            return bad("--warmup needs a --duration run, not --requests".into());
+        }
         if self.timeout.is_zero() {
             return bad("--timeout must be > 0".into());
         }
