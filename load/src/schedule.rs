@@ -47,7 +47,7 @@ impl Schedule {
     pub fn due_by(&self, t: Duration) -> f64 {
         let t = t.as_secs_f64();
         let (a, b, d) = (self.from, self.to, self.ramp_s);
-        if t <= d {
+        if d > 0.0 && t <= d {
             a * t + (b - a) / d * t * t / 2.0
         } else {
             let ramp = if d > 0.0 { (a + b) / 2.0 * d } else { 0.0 };
