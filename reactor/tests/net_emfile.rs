@@ -16,17 +16,7 @@ fn emfile_on_accept_returns_the_error_and_the_listener_recovers() {
         listener.readable().await.unwrap();
 
         // Use up every descriptor the process may open.
-        let mut hogs = Vec::new();
-        loop {
-            match std::fs::File::open("/dev/null") {
-                Ok(f) => hogs.push(f),
-                Err(e) => {
-                    assert_eq!(e.raw_os_error(), Some(24), "expected EMFILE, got {e}");
-                    break;
-                }
-            }
-            assert!(hogs.len() < 10_000_000, "no descriptor limit?");
-        }
+        let mut hogs = support::exhaust_fds(10_000_000);
         // accept fails with EMFILE, more than once, without hanging.
         for _ in 0..3 {
             let err = listener.accept().await.unwrap_err();

@@ -149,3 +149,21 @@ pub async fn yield_now() {
     })
     .await
 }
+
+/// Opens `/dev/null` until the process hits its descriptor limit and
+/// returns the files, so the caller decides when to free them. Panics if
+/// the error is not `EMFILE` or if more than `at_most` files open (the
+/// limit the caller expects did not apply).
+pub fn exhaust_fds(at_most: usize) -> Vec<std::fs::File> {
+    let mut hogs = Vec::new();
+    loop {
+        match std::fs::File::open("/dev/null") {
+            Ok(f) => hogs.push(f),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(24), "expected EMFILE, got {e}");
+                return hogs;
+            }
+        }
+        assert!(hogs.len() < at_most, "no descriptor limit below {at_most}?");
+    }
+}
