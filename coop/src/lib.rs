@@ -44,6 +44,11 @@ thread_local! {
     /// `None`: unconstrained (not inside a budgeted poll). `Some(n)`: `n`
     /// units left in the current task poll. Only this thread touches it.
     static BUDGET: Cell<Option<u8>> = const { Cell::new(None) };
+    /// The [`WaitReason`] the future being polled gave last (as its `u8`).
+    /// Reset by [`with_budget`] when a task poll starts, taken by the
+    /// executor with [`take_wait_reason`] when the poll returns `Pending`.
+    /// Only this thread touches it.
+    static WAIT: Cell<u8> = const { Cell::new(0) };
 }
 
 /// Runs `f` (one task poll) with a fresh budget of [`INITIAL_BUDGET`],
@@ -71,7 +76,128 @@ fn with_budget_of<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
     }
     let prev = BUDGET.with(|b| b.replace(budget));
     let _restore = Restore(prev);
+    WAIT.with(|w| w.set(0));
     f()
+}
+
+/// Why a task returned `Pending`: what it waits for.
+///
+/// Every goro resource calls [`set_wait_reason`] just before it returns
+/// `Pending` after storing the waker; goro's executor records the last
+/// reason of each poll in the task (for task dumps and the deadlock
+/// report). The executor, the reactor, channels and sync primitives sit in
+/// different crates and only this one is below them all, so the reason
+/// travels through a thread-local cell here, like the budget. On another
+/// executor or a plain thread the cell is written and never read.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// No goro resource said why (a foreign future, a hand-written one).
+    Idle = 0,
+    /// Receiving on a channel.
+    ChanRecv,
+    /// Sending on a channel.
+    ChanSend,
+    /// A `select!` with at least one case.
+    Select,
+    /// A `select!` with no cases: blocks for ever.
+    SelectNoCases,
+    /// Waiting for a socket or file descriptor to become ready.
+    Io,
+    /// A timer: `sleep`, `timeout`, `interval`.
+    Sleep,
+    /// `Mutex::lock`.
+    MutexLock,
+    /// `RwLock::read`.
+    RwLockRead,
+    /// `RwLock::write`.
+    RwLockWrite,
+    /// `Semaphore::acquire`.
+    SemaphoreAcquire,
+    /// `WaitGroup::wait`.
+    WaitGroup,
+    /// `Notify::notified` (and `Barrier::wait`, `OnceCell` initialisation).
+    Notify,
+    /// A oneshot receiver.
+    Oneshot,
+    /// A `JoinHandle` (or `JoinSet`) of another task.
+    Join,
+    /// A `JoinHandle` of a blocking-pool job (`spawn_blocking`).
+    Blocking,
+}
+
+impl WaitReason {
+    /// Every reason, in `u8` order.
+    pub const ALL: [WaitReason; 16] = [
+        WaitReason::Idle,
+        WaitReason::ChanRecv,
+        WaitReason::ChanSend,
+        WaitReason::Select,
+        WaitReason::SelectNoCases,
+        WaitReason::Io,
+        WaitReason::Sleep,
+        WaitReason::MutexLock,
+        WaitReason::RwLockRead,
+        WaitReason::RwLockWrite,
+        WaitReason::SemaphoreAcquire,
+        WaitReason::WaitGroup,
+        WaitReason::Notify,
+        WaitReason::Oneshot,
+        WaitReason::Join,
+        WaitReason::Blocking,
+    ];
+
+    /// The reason stored as `n`; unknown values read as `Idle`.
+    pub fn from_u8(n: u8) -> WaitReason {
+        WaitReason::ALL
+            .get(usize::from(n))
+            .copied()
+            .unwrap_or(WaitReason::Idle)
+    }
+
+    /// Go's spelling (`chan receive`, `select (no cases)`, `IO wait`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::Idle => "idle",
+            WaitReason::ChanRecv => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::Io => "IO wait",
+            WaitReason::Sleep => "sleep",
+            WaitReason::MutexLock => "mutex lock",
+            WaitReason::RwLockRead => "rwlock read",
+            WaitReason::RwLockWrite => "rwlock write",
+            WaitReason::SemaphoreAcquire => "semaphore acquire",
+            WaitReason::WaitGroup => "wait group",
+            WaitReason::Notify => "notify",
+            WaitReason::Oneshot => "oneshot",
+            WaitReason::Join => "join",
+            WaitReason::Blocking => "blocking",
+        }
+    }
+}
+
+impl std::fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Records why the future being polled is about to return `Pending`: one
+/// store into a thread-local, no allocation. Call it after the waker is
+/// stored, on the `Pending` path only; the last call of a poll wins.
+#[inline]
+pub fn set_wait_reason(reason: WaitReason) {
+    let _ = WAIT.try_with(|w| w.set(reason as u8));
+}
+
+/// The reason the current poll gave (`Idle` if none), clearing it. Called
+/// by the executor when a task poll returns `Pending`.
+#[inline]
+pub fn take_wait_reason() -> WaitReason {
+    WaitReason::from_u8(WAIT.try_with(|w| w.replace(0)).unwrap_or(0))
 }
 
 /// A unit of budget taken by [`poll_proceed`]. Dropping it without calling
@@ -240,6 +366,24 @@ mod tests {
             unconstrained(|| assert_eq!(remaining(), None));
             assert_eq!(remaining(), outer);
         });
+    }
+
+    #[test]
+    fn wait_reason_round_trips_and_resets_per_poll() {
+        for (i, r) in WaitReason::ALL.iter().enumerate() {
+            assert_eq!(WaitReason::from_u8(i as u8), *r);
+        }
+        assert_eq!(WaitReason::from_u8(200), WaitReason::Idle);
+        set_wait_reason(WaitReason::ChanRecv);
+        with_budget(|| {
+            // A stale reason from outside a task poll does not leak in.
+            assert_eq!(take_wait_reason(), WaitReason::Idle);
+            set_wait_reason(WaitReason::Sleep);
+            set_wait_reason(WaitReason::MutexLock);
+            assert_eq!(take_wait_reason(), WaitReason::MutexLock);
+            assert_eq!(take_wait_reason(), WaitReason::Idle);
+        });
+        assert_eq!(WaitReason::SelectNoCases.to_string(), "select (no cases)");
     }
 
     fn futures_noop_waker() -> std::task::Waker {

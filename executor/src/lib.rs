@@ -32,9 +32,10 @@
 //!
 //! * *One allocation per task, Waker = task.* Waking costs a CAS on the
 //!   state word and a queue push; `wake_by_ref` does not touch the
-//!   reference count. The record is 80 bytes (a 56-byte header, the
+//!   reference count. The record is 96 bytes (a 72-byte header with
+//!   the id, spawn site, parent id and wait word that task dumps read, the
 //!   scheduler pointer, the JoinHandle's waker slot) plus a stage that holds
-//!   the future and then its `Result<Output, JoinError>`: 112 bytes for a
+//!   the future and then its `Result<Output, JoinError>`: 128 bytes for a
 //!   future that holds nothing, on 64-bit targets (asserted by
 //!   `task::raw::tests::record_size`). Freed records are kept for reuse,
 //!   per thread and in a bounded process-wide pool (`task/free_list.rs`,

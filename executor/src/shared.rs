@@ -116,8 +116,22 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_named(future, location, None)
+    }
+
+    /// [`Shared::spawn`] with the task's name (for dumps).
+    pub(crate) fn spawn_named<F>(
+        self: &Arc<Self>,
+        future: F,
+        location: &'static Location<'static>,
+        name: Option<&str>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let (raw, notified, join) = task::new_task(future, TaskSched::new(self), location);
-        if let Err(raw) = self.owned.insert(raw) {
+        if let Err(raw) = self.owned.insert_named(raw, name) {
             // Shut down: the handle resolves to a cancelled error.
             drop(notified);
             raw.shutdown();
@@ -139,8 +153,26 @@ impl Shared {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        self.spawn_blocking_named(f, location, None)
+    }
+
+    /// [`Shared::spawn_blocking`] with the job's name (for dumps).
+    pub(crate) fn spawn_blocking_named<F, R>(
+        self: &Arc<Self>,
+        f: F,
+        location: &'static Location<'static>,
+        name: Option<&str>,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
         let (raw, notified, join) = task::new_task(BlockingTask(Some(f)), self.clone(), location);
-        if let Err(raw) = self.owned.insert(raw) {
+        // Relaxed: the record is not shared yet.
+        raw.header()
+            .wait
+            .store(task::wait::blocking_job(), Ordering::Relaxed);
+        if let Err(raw) = self.owned.insert_named(raw, name) {
             // Shut down: the handle resolves to a cancelled error.
             drop(notified);
             raw.shutdown();

@@ -48,6 +48,7 @@ pub(crate) fn run(shared: Weak<Shared>) {
     let mut busy_interval = INTERVAL;
     loop {
         let Some(s) = shared.upgrade() else { return };
+        crate::task::wait::tick();
         if s.is_shutdown() {
             return;
         }

@@ -189,6 +189,10 @@ impl<'a> Machine<'a> {
             self.shared.poll_due.load(Ordering::Relaxed)
                 && self.shared.poll_due.swap(false, Ordering::Relaxed)
         };
+        if poll_events {
+            // The coarse clock that park stamps read (`task/wait.rs`).
+            crate::task::wait::tick();
+        }
         if (poll_events || due()) && self.shared.reactor.needs_polling() {
             self.poll_driver();
         }
@@ -332,6 +336,7 @@ impl<'a> Machine<'a> {
                 return;
             }
             self.park_once();
+            crate::task::wait::tick();
         }
     }
 

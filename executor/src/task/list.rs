@@ -5,9 +5,15 @@
 //! shards (by task id) to keep spawning threads off each other's lock. Each
 //! shard's mutex protects the links of every task in it and the `listed`
 //! flag; nothing else is done while it is held (no task code runs under it).
+//!
+//! Task names live here too, in a side table per shard keyed by task id:
+//! names are set at spawn and read only by dumps, so they are not worth
+//! eight bytes in every record. The entry is removed when the task leaves
+//! the list, under the same lock.
 
 use super::raw::Header;
-use super::RawTask;
+use super::{Id, RawTask};
+use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -22,6 +28,8 @@ pub(crate) struct OwnedTasks {
 struct Shard {
     head: Option<NonNull<Header>>,
     len: usize,
+    /// Names of the named tasks of this shard.
+    names: HashMap<Id, Box<str>>,
 }
 
 // SAFETY: the raw pointers are only followed under the shard's mutex, and
@@ -33,7 +41,13 @@ impl OwnedTasks {
         let n = shards.max(1).next_power_of_two();
         OwnedTasks {
             shards: (0..n)
-                .map(|_| Mutex::new(Shard { head: None, len: 0 }))
+                .map(|_| {
+                    Mutex::new(Shard {
+                        head: None,
+                        len: 0,
+                        names: HashMap::new(),
+                    })
+                })
                 .collect(),
             closed: AtomicBool::new(false),
         }
@@ -46,12 +60,21 @@ impl OwnedTasks {
 
     /// Lists a new task (taking over the list's reference). Fails if the
     /// runtime has shut down; the caller then shuts the task down.
+    #[cfg(test)]
     pub(crate) fn insert(&self, task: RawTask) -> Result<(), RawTask> {
+        self.insert_named(task, None)
+    }
+
+    /// [`OwnedTasks::insert`], with the task's name, if any.
+    pub(crate) fn insert_named(&self, task: RawTask, name: Option<&str>) -> Result<(), RawTask> {
         let mut shard = self.shard(task).lock().unwrap();
         // Relaxed: `closed` is set before shutdown takes each shard lock,
         // and the lock orders it with this read.
         if self.closed.load(Ordering::Relaxed) {
             return Err(task);
+        }
+        if let Some(name) = name {
+            shard.names.insert(task.header().id, name.into());
         }
         // SAFETY: shard lock held; the task is new, so nobody else sees it.
         unsafe {
@@ -107,6 +130,27 @@ impl OwnedTasks {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Calls `f` on every listed task and its name, one shard at a time
+    /// under that shard's lock (no stop-the-world: tasks keep running and
+    /// may come and go in shards not yet visited). `f` must not block or
+    /// run task code: it reads the header only.
+    #[allow(dead_code)] // read by task dumps
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header, Option<&str>)) {
+        for shard in self.shards.iter() {
+            let s = shard.lock().unwrap();
+            let mut next = s.head;
+            while let Some(task) = next {
+                // SAFETY: shard lock held; a listed task is kept alive by
+                // the list's reference, which it only loses after being
+                // unlinked under this lock.
+                let header = unsafe { task.as_ref() };
+                f(header, s.names.get(&header.id).map(|n| &**n));
+                // SAFETY: as above; the links are protected by the lock.
+                next = unsafe { (*header.links.get()).next };
+            }
+        }
+    }
+
     /// Number of listed (live) tasks.
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().unwrap().len).sum()
@@ -134,5 +178,10 @@ unsafe fn unlink(shard: &mut Shard, task: NonNull<Header>) -> bool {
         links.listed = false;
     }
     shard.len -= 1;
+    if !shard.names.is_empty() {
+        // SAFETY: the caller's reference (now the list's) keeps it alive.
+        let id = unsafe { task.as_ref() }.id;
+        shard.names.remove(&id);
+    }
     true
 }

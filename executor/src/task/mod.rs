@@ -7,6 +7,7 @@
 //! [`JoinHandle`]; every task [`Waker`](std::task::Waker) is one more
 //! (`waker.rs`).
 
+mod builder;
 mod current;
 mod free_list;
 pub(crate) mod join;
@@ -15,8 +16,11 @@ pub(crate) mod list;
 pub(crate) mod raw;
 pub(crate) mod state;
 mod task_local;
+pub(crate) mod wait;
 mod waker;
 
+pub use builder::Builder;
+pub use goro_coop::WaitReason;
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
@@ -78,6 +82,28 @@ impl Id {
     pub fn as_u64(self) -> u64 {
         self.0.get()
     }
+}
+
+/// The id of the task this code runs in.
+///
+/// # Panics
+/// Outside a task (in `block_on`'s own future, on a plain thread); see
+/// [`try_id`].
+#[track_caller]
+pub fn id() -> Id {
+    try_id().unwrap_or_else(|| {
+        panic!("goro::task::id called outside a task: use try_id() where there may be none")
+    })
+}
+
+/// The id of the task this code runs in, or `None` outside any task. A
+/// blocking-pool job (`spawn_blocking`) is a task too and has an id.
+pub fn try_id() -> Option<Id> {
+    let task = crate::context::with_polling(|p| p.get().0);
+    // SAFETY: a non-null polling slot is the record this thread is polling
+    // right now (`current.rs`), which the poller's reference keeps alive
+    // until the slot is restored; `Header` is its first field.
+    unsafe { task.cast::<Header>().as_ref() }.map(|h| h.id)
 }
 
 impl fmt::Display for Id {
@@ -185,7 +211,7 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let ptr = raw::allocate(future, scheduler, Id::next(), location);
+    let ptr = raw::allocate(future, scheduler, Id::next(), location, try_id(), 0);
     // SAFETY: `allocate` created the three references these stand for; the
     // RawTask carries the owned list's.
     unsafe {

@@ -4,7 +4,8 @@
 //! [`Header`] is a pointer to the whole record:
 //!
 //! ```text
-//!   Header   state word, vtable, owned-list links, id, spawn location
+//!   Header   state word, vtable, owned-list links, id, spawn location,
+//!            parent id, wait word (see `wait.rs`)
 //!   S        the scheduler: `shared::TaskSched`, an uncounted pointer to the
 //!            runtime (see "Why the pointer stays valid" there), or for
 //!            blocking-pool tasks a counted `Arc<Shared>`
@@ -25,7 +26,7 @@
 use super::current::PollScope;
 use super::join::JoinError;
 use super::state::{State, ToComplete, ToIdle, ToJoinHandleDropped, ToRunning, ToShutdown};
-use super::{free_list, waker, Id, Notified, RawTask, Schedule};
+use super::{free_list, wait, waker, Id, Notified, RawTask, Schedule};
 use crate::loom::cell::UnsafeCell;
 use std::alloc::Layout;
 use std::future::Future;
@@ -33,6 +34,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
 /// The type-erased start of every task record.
@@ -49,6 +51,15 @@ pub(crate) struct Header {
     pub(crate) id: Id,
     /// Where `spawn` was called, for task dumps.
     pub(crate) location: &'static Location<'static>,
+    /// The task that spawned this one, `None` if spawned from outside any
+    /// task (`block_on`'s future, a plain thread). Written once, before the
+    /// record is shared.
+    pub(crate) parent: Option<Id>,
+    /// Why and since when the task is parked (`wait.rs`). Written by the
+    /// holder of RUNNING when a poll returns `Pending`; read (relaxed, a
+    /// diagnostic) by dumps, which only trust it while the state word says
+    /// idle.
+    pub(crate) wait: AtomicU64,
 }
 
 /// Owned-task list membership, protected by the shard lock.
@@ -122,6 +133,8 @@ pub(crate) fn allocate<F, S>(
     scheduler: S,
     id: Id,
     location: &'static Location<'static>,
+    parent: Option<Id>,
+    wait: u64,
 ) -> NonNull<Header>
 where
     F: Future + Send + 'static,
@@ -137,6 +150,8 @@ where
             links: std::cell::UnsafeCell::new(Links::default()),
             id,
             location,
+            parent,
+            wait: AtomicU64::new(wait),
         },
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
@@ -194,6 +209,12 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let yielded = scope.finish();
     let output = match polled {
         Ok(Poll::Pending) => {
+            // Relaxed: a diagnostic word, read only by dumps (see
+            // `Header::wait`); it publishes nothing.
+            let reason = goro_coop::take_wait_reason();
+            cell.header
+                .wait
+                .store(wait::stamp(reason), Ordering::Relaxed);
             match cell.header.state.transition_to_idle(yielded) {
                 ToIdle::Idle => {}
                 // SAFETY: the poller's reference passes to the Notified.
@@ -421,19 +442,19 @@ mod tests {
     use crate::task::JoinError;
     use std::mem::size_of;
 
-    /// The figures `lib.rs` quotes, on 64-bit targets: a 56-byte header;
-    /// 80 bytes of record besides the stage (header, scheduler pointer,
+    /// The figures `lib.rs` quotes, on 64-bit targets: a 72-byte header;
+    /// 96 bytes of record besides the stage (header, scheduler pointer,
     /// join waker slot); a stage of at least 32 bytes (the output slot is a
-    /// `Result<_, JoinError>`); 112 bytes for a future that holds nothing.
+    /// `Result<_, JoinError>`); 128 bytes for a future that holds nothing.
     #[test]
     fn record_size() {
         type F = std::future::Ready<()>;
         let stage = size_of::<Stage<F>>();
         let record = size_of::<Cell<F, TaskSched>>();
-        assert_eq!(size_of::<Header>(), 56);
-        assert_eq!(record - stage, 80);
+        assert_eq!(size_of::<Header>(), 72);
+        assert_eq!(record - stage, 96);
         assert_eq!(size_of::<Result<(), JoinError>>(), 24);
         assert_eq!(stage, 32);
-        assert_eq!(record, 112);
+        assert_eq!(record, 128);
     }
 }
