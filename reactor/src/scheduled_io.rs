@@ -233,7 +233,10 @@ impl ScheduledIo {
         flush.into_iter().for_each(Waker::wake);
         match ready {
             Some(ev) => Poll::Ready(ev),
-            None => Poll::Pending,
+            None => {
+                goro_coop::set_wait_reason(goro_coop::WaitReason::Io);
+                Poll::Pending
+            }
         }
     }
 

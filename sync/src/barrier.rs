@@ -143,7 +143,10 @@ impl Future for BarrierWait<'_> {
                 spent.made_progress();
                 Poll::Ready(result)
             }
-            None => Poll::Pending,
+            None => {
+                goro_coop::set_wait_reason(goro_coop::WaitReason::Notify);
+                Poll::Pending
+            }
         }
     }
 }

@@ -211,6 +211,7 @@ impl<T> Mutex<T> {
             Poll::Ready(())
         } else {
             // Dropping `spent` refunds the unit: nothing was acquired.
+            goro_coop::set_wait_reason(goro_coop::WaitReason::MutexLock);
             Poll::Pending
         }
     }

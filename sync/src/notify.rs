@@ -195,6 +195,7 @@ impl Future for Notified<'_> {
             spent.made_progress();
             Poll::Ready(())
         } else {
+            goro_coop::set_wait_reason(goro_coop::WaitReason::Notify);
             Poll::Pending
         }
     }

@@ -140,6 +140,7 @@ impl<T> Sender<T> {
             Some(w) if w.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
+        goro_coop::set_wait_reason(goro_coop::WaitReason::Oneshot);
         Poll::Pending
     }
 }
@@ -241,6 +242,7 @@ impl<T> Future for Receiver<T> {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     slot => *slot = Some(cx.waker().clone()),
                 }
+                goro_coop::set_wait_reason(goro_coop::WaitReason::Oneshot);
                 return Poll::Pending;
             }
         };

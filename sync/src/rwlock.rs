@@ -193,6 +193,10 @@ impl<T> RwLock<T> {
             spent.made_progress();
             Poll::Ready(())
         } else {
+            goro_coop::set_wait_reason(match access {
+                Access::Read => goro_coop::WaitReason::RwLockRead,
+                Access::Write => goro_coop::WaitReason::RwLockWrite,
+            });
             Poll::Pending
         }
     }

@@ -277,7 +277,10 @@ impl Semaphore {
                 spent.made_progress();
                 Poll::Ready(result)
             }
-            None => Poll::Pending,
+            None => {
+                goro_coop::set_wait_reason(goro_coop::WaitReason::SemaphoreAcquire);
+                Poll::Pending
+            }
         }
     }
 

@@ -154,6 +154,7 @@ impl Future for Wait<'_> {
             spent.made_progress();
             Poll::Ready(())
         } else {
+            goro_coop::set_wait_reason(goro_coop::WaitReason::WaitGroup);
             Poll::Pending
         }
     }

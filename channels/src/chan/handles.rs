@@ -359,6 +359,7 @@ impl<'a, T> SendFuture<'a, T> {
                 let op = self.op.insert(SendOp::parking(v, cx.waker()));
                 // SAFETY: the op now lives in the pinned future for good.
                 unsafe { Pin::new_unchecked(op) }.enqueue(&mut g);
+                goro_coop::set_wait_reason(goro_coop::WaitReason::ChanSend);
                 Poll::Pending
             }
         }
@@ -439,7 +440,11 @@ impl<'a, T> RecvFuture<'a, T> {
             // SAFETY: `self` is pinned (we came from `poll`), and `op` is
             // structurally pinned.
             Some(op) => unsafe { Pin::new_unchecked(op) }.poll_recv(chan, cx),
-            None => Poll::Pending, // `never`
+            None => {
+                // `never`
+                goro_coop::set_wait_reason(goro_coop::WaitReason::ChanRecv);
+                Poll::Pending
+            }
         }
     }
 
@@ -470,6 +475,7 @@ impl<'a, T> RecvFuture<'a, T> {
                 let op = self.op.insert(RecvOp::parking(cx.waker()));
                 // SAFETY: the op now lives in the pinned future for good.
                 unsafe { Pin::new_unchecked(op) }.enqueue(&mut g);
+                goro_coop::set_wait_reason(goro_coop::WaitReason::ChanRecv);
                 Poll::Pending
             }
         }

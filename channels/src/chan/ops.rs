@@ -75,6 +75,7 @@ impl<T> RecvOp<T> {
         let this = unsafe { self.get_unchecked_mut() };
         if this.registered {
             if !settle(&this.ctx, chan, cx) {
+                goro_coop::set_wait_reason(goro_coop::WaitReason::ChanRecv);
                 return Poll::Pending;
             }
             this.registered = false;
@@ -83,6 +84,7 @@ impl<T> RecvOp<T> {
             return Poll::Ready(this.waiter.take_slot());
         }
         if chan.never {
+            goro_coop::set_wait_reason(goro_coop::WaitReason::ChanRecv);
             return Poll::Pending;
         }
         let mut g = chan.lock();
@@ -101,6 +103,7 @@ impl<T> RecvOp<T> {
             Err(TryRecvError::Empty) => {
                 // SAFETY: nothing is moved out of the pinned op.
                 unsafe { Pin::new_unchecked(this) }.park(&mut g, cx);
+                goro_coop::set_wait_reason(goro_coop::WaitReason::ChanRecv);
                 Poll::Pending
             }
         }
@@ -232,6 +235,7 @@ impl<T> SendOp<T> {
         let this = unsafe { self.get_unchecked_mut() };
         if this.registered {
             if !settle(&this.ctx, chan, cx) {
+                goro_coop::set_wait_reason(goro_coop::WaitReason::ChanSend);
                 return Poll::Pending;
             }
             this.registered = false;
@@ -263,6 +267,7 @@ impl<T> SendOp<T> {
                 this.waiter.put_slot(v);
                 // SAFETY: nothing is moved out of the pinned op.
                 unsafe { Pin::new_unchecked(this) }.park(&mut g, cx);
+                goro_coop::set_wait_reason(goro_coop::WaitReason::ChanSend);
                 Poll::Pending
             }
         }

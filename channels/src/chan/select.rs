@@ -149,6 +149,14 @@ pub fn select<L: ArmList>(arms: L, has_default: bool) -> Select<L> {
 }
 
 impl<L: ArmList> Select<L> {
+    /// What a task parked in this select waits for (Go's `select` and
+    /// `select (no cases)`).
+    const WAIT_REASON: goro_coop::WaitReason = if L::LEN == 0 {
+        goro_coop::WaitReason::SelectNoCases
+    } else {
+        goro_coop::WaitReason::Select
+    };
+
     fn arms(&mut self) -> Pin<&mut L> {
         // SAFETY: `self` is only reached through a pin (poll/drop), and the
         // arms are never moved out of it.
@@ -199,6 +207,7 @@ impl<L: ArmList> Future for Select<L> {
                         (0..L::LEN).any(|i| arms.as_mut().arm(i).is_future())
                     });
                     if !has_futures && this.ctx.waker_will_wake(cx.waker()) {
+                        goro_coop::set_wait_reason(Self::WAIT_REASON);
                         return Poll::Pending;
                     }
                     if let Err(arm) = this.ctx.try_abort() {
@@ -279,6 +288,7 @@ impl<L: ArmList> Future for Select<L> {
                 spent.made_progress();
                 return Poll::Ready(());
             }
+            goro_coop::set_wait_reason(Self::WAIT_REASON);
             return Poll::Pending;
         }
     }

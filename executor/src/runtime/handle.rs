@@ -102,6 +102,16 @@ impl Handle {
         self.shared.remotes.len()
     }
 
+    /// A snapshot of every live task: id, name, status, wait reason and
+    /// how long it has waited, spawn site, parent. `Display` prints it in
+    /// the shape of Go's goroutine dump, under a header with the worker
+    /// and queue state. Synchronous and without a stop-the-world: the
+    /// owned-task list is read one shard (lock) at a time while tasks keep
+    /// running. See `docs/debugging.md` for the format.
+    pub fn dump(&self) -> crate::runtime::Dump {
+        crate::dump::dump(&self.shared)
+    }
+
     /// Number of tasks spawned on this runtime that have not completed.
     pub fn num_alive_tasks(&self) -> usize {
         self.shared.num_alive_tasks()

@@ -134,7 +134,6 @@ impl OwnedTasks {
     /// under that shard's lock (no stop-the-world: tasks keep running and
     /// may come and go in shards not yet visited). `f` must not block or
     /// run task code: it reads the header only.
-    #[allow(dead_code)] // read by task dumps
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Header, Option<&str>)) {
         for shard in self.shards.iter() {
             let s = shard.lock().unwrap();

@@ -74,7 +74,6 @@ pub(crate) fn blocking_job() -> u64 {
 }
 
 /// A decoded wait word.
-#[allow(dead_code)] // read by task dumps
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Wait {
     pub(crate) reason: WaitReason,
@@ -82,7 +81,6 @@ pub(crate) struct Wait {
     pub(crate) since_ms: u64,
 }
 
-#[allow(dead_code)] // read by task dumps
 impl Wait {
     pub(crate) fn decode(word: u64) -> Wait {
         Wait {

@@ -92,6 +92,7 @@ impl Interval {
         let now = Instant::now();
         let due = self.sleep.deadline();
         if due > now && self.sleep.poll_elapsed(cx).is_pending() {
+            goro_coop::set_wait_reason(goro_coop::WaitReason::Sleep);
             return Poll::Pending;
         }
         spent.made_progress();

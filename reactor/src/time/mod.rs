@@ -166,6 +166,8 @@ impl Future for Sleep {
         let res = this.poll_elapsed(cx);
         if res.is_ready() {
             spent.made_progress();
+        } else {
+            goro_coop::set_wait_reason(goro_coop::WaitReason::Sleep);
         }
         res
     }
