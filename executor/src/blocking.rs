@@ -137,6 +137,13 @@ impl BlockingPool {
         })
     }
 
+    /// Whether a job is queued or running (or a thread is between the two,
+    /// or exiting: it errs on the side of busy). For deadlock detection.
+    pub(crate) fn is_busy(&self) -> bool {
+        let st = self.inner.state.lock().unwrap();
+        !st.queue.is_empty() || st.threads > st.idle
+    }
+
     pub(crate) fn submit_task(&self, task: Notified) {
         // On shutdown the Notified is dropped; the owned-list shutdown
         // cancels the task.

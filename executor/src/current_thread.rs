@@ -11,6 +11,7 @@
 //! ([`block_on_thread`]).
 
 use crate::context::{self, thread_parker, WorkerCtx};
+use crate::deadlock::park_block_on;
 use crate::processor::Processor;
 use crate::shared::Shared;
 use crate::worker::Machine;
@@ -110,6 +111,7 @@ fn drive<F: Future>(shared: &Arc<Shared>, p: Box<Processor>, mut future: Pin<&mu
     });
     let waker = Waker::from(main.clone());
     let mut cx = Context::from_waker(&waker);
+    let watched = shared.watch.enter_block_on(&waker);
     loop {
         // Acquire: pairs with the Release in MainWaker.
         if main.woken.swap(false, Ordering::Acquire) {
@@ -128,14 +130,21 @@ fn drive<F: Future>(shared: &Arc<Shared>, p: Box<Processor>, mut future: Pin<&mu
         }
         match m.next_task() {
             Some(task) => m.run(task),
-            None => m.park(Some(&main.woken)),
+            None => park_block_on(&watched, || m.park(Some(&main.woken))),
         }
     }
 }
 
 /// Drives `future` on this thread, sleeping between polls.
 pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
+    block_on_thread_in(future, None)
+}
+
+/// [`block_on_thread`] on behalf of `shared`'s `block_on`, registered with
+/// its deadlock detection.
+pub(crate) fn block_on_thread_in<F: Future>(future: F, shared: Option<&Shared>) -> F::Output {
     let (parker, waker) = thread_parker();
+    let watched = shared.and_then(|s| s.watch.enter_block_on(&waker));
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {
@@ -143,6 +152,6 @@ pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
         if let Poll::Ready(out) = goro_coop::unconstrained(|| future.as_mut().poll(&mut cx)) {
             return out;
         }
-        parker.park();
+        park_block_on(&watched, || parker.park());
     }
 }

@@ -34,6 +34,7 @@ use crate::task::wait::{self, Wait};
 use crate::task::{Id, WaitReason};
 use std::fmt;
 use std::panic::Location;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 /// A snapshot of every live task of a runtime; see
@@ -253,6 +254,80 @@ impl fmt::Display for Dump {
         for t in &self.tasks {
             write!(f, "\n{t}\n")?;
         }
+        Ok(())
+    }
+}
+
+/// Runtimes whose dump SIGQUIT prints.
+static ON_SIGQUIT: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// Prints `shared`'s dump to stderr on every SIGQUIT from now on (for as
+/// long as the runtime lives). The first call installs the handler: it
+/// writes one byte to a self-pipe (the only async-signal-safe thing it
+/// does), and a thread blocked reading the pipe takes the dumps. Failing
+/// to install it is reported on stderr once; the runtime works without.
+pub(crate) fn on_sigquit(shared: &Arc<Shared>) {
+    {
+        let mut list = ON_SIGQUIT.lock().unwrap();
+        list.retain(|w| w.strong_count() > 0);
+        list.push(Arc::downgrade(shared));
+    }
+    #[cfg(unix)]
+    {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            if let Err(e) = sigquit::install() {
+                eprintln!("goro: cannot print task dumps on SIGQUIT: {e}");
+            }
+        });
+    }
+}
+
+/// Prints the dump of every runtime registered with [`on_sigquit`].
+fn print_all() {
+    let runtimes: Vec<Arc<Shared>> = ON_SIGQUIT
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for s in runtimes {
+        if !s.is_shutdown() {
+            eprintln!("SIGQUIT: {}", dump(&s));
+        }
+    }
+}
+
+#[cfg(unix)]
+mod sigquit {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    pub(super) fn install() -> std::io::Result<()> {
+        let (mut rx, tx) = UnixStream::pair()?;
+        // Non-blocking: a handler must never block; a full pipe means a
+        // dump is pending already.
+        tx.set_nonblocking(true)?;
+        let fd = tx.as_raw_fd();
+        // The write end stays open for the life of the process.
+        std::mem::forget(tx);
+        std::thread::Builder::new()
+            .name("goro-sigquit".into())
+            .spawn(move || {
+                let mut buf = [0u8; 64];
+                while matches!(rx.read(&mut buf), Ok(n) if n > 0) {
+                    super::print_all();
+                }
+            })?;
+        let action = move || {
+            // SAFETY: write(2) is async-signal-safe; `fd` is open for the
+            // life of the process and the buffer is a live local byte.
+            unsafe { libc::write(fd, [1u8].as_ptr().cast(), 1) };
+        };
+        // SAFETY: the action only calls write(2), which is async-signal-safe,
+        // and allocates nothing.
+        unsafe { signal_hook_registry::register(libc::SIGQUIT, action) }?;
         Ok(())
     }
 }

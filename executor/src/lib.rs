@@ -94,6 +94,7 @@
 mod blocking;
 mod context;
 mod current_thread;
+mod deadlock;
 mod dump;
 mod idle;
 mod injector;

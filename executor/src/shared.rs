@@ -30,6 +30,9 @@ pub(crate) struct Config {
     /// Multi-thread (worker threads own the Ps) or current-thread (the
     /// `block_on` thread borrows the one P).
     pub(crate) current_thread: bool,
+    /// What to do when every task is asleep, and after how long.
+    pub(crate) deadlock: crate::deadlock::Deadlock,
+    pub(crate) deadlock_grace: Duration,
 }
 
 pub(crate) struct Shared {
@@ -56,6 +59,8 @@ pub(crate) struct Shared {
     pub(crate) idle_ps: Mutex<Vec<Box<Processor>>>,
     /// Threads waiting in a current-thread `block_on` for the P.
     pub(crate) p_waiters: Mutex<Vec<Arc<crate::park::Parker<()>>>>,
+    /// Deadlock detection's counters and `block_on` registry.
+    pub(crate) watch: crate::deadlock::Watch,
 }
 
 impl Shared {
@@ -88,6 +93,7 @@ impl Shared {
                 parker: Arc::new(Parker::new(reactor.clone())),
             });
         }
+        let watch = crate::deadlock::Watch::new(config.deadlock, config.deadlock_grace);
         let shared = Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),
             injector: Injector::new(),
@@ -101,6 +107,7 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             idle_ps: Mutex::new(Vec::new()),
             p_waiters: Mutex::new(Vec::new()),
+            watch,
         });
         shared.blocking.set_runtime(Arc::downgrade(&shared));
         Ok((shared, ps))

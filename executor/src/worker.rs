@@ -310,6 +310,7 @@ impl<'a> Machine<'a> {
     /// `block_on` future, which also ends the park.
     pub(crate) fn park(&self, main: Option<&AtomicBool>) {
         let shared = self.shared;
+        shared.watch.on_park();
         let was_searching = self.ctx.searching.replace(false);
         if shared.idle.transition_to_parked(self.index, was_searching) {
             // StoreLoad: pairs with the submitter's fence in push_remote.

@@ -95,6 +95,15 @@ fn generate(kind: Kind, config: &Config, function: ItemFn) -> TokenStream {
         quote!(.worker_threads(#n))
     });
     let test = (kind == Kind::Test).then(|| quote!(#[::core::prelude::v1::test]));
+    // A deadlocked test fails with the task dump instead of hanging; a
+    // program reports one and goes on, and prints a dump on SIGQUIT.
+    let debugging = match kind {
+        Kind::Test => quote!(.on_deadlock(::goro::runtime::Deadlock::Panic)),
+        Kind::Main => quote! {
+            .on_deadlock(::goro::runtime::Deadlock::Report)
+            .dump_on_sigquit(true)
+        },
+    };
 
     quote! {
         #test
@@ -104,6 +113,7 @@ fn generate(kind: Kind, config: &Config, function: ItemFn) -> TokenStream {
             #[allow(clippy::expect_used)]
             let #runtime = ::goro::runtime::Builder::#builder()
                 #worker_threads
+                #debugging
                 .build()
                 .expect("failed to build the goro runtime");
             #runtime.block_on(#body)
@@ -327,7 +337,7 @@ mod tests {
         );
         // The suffix is dropped: the builder takes a `usize` anyway.
         assert!(
-            out.contains("new_multi_thread () . worker_threads (3) . build ()"),
+            out.contains("new_multi_thread () . worker_threads (3) . on_deadlock"),
             "{out}"
         );
 
@@ -338,7 +348,7 @@ mod tests {
                 async fn main() {}
             ),
         );
-        assert!(out.contains("new_current_thread () . build ()"), "{out}");
+        assert!(out.contains("new_current_thread () . on_deadlock"), "{out}");
     }
 
     #[test]

@@ -19,6 +19,11 @@
 //! program gets every core; a test gets one thread, since the test harness
 //! already runs many tests side by side.
 //!
+//! Deadlock detection (`Builder::on_deadlock`) is on in both: a test
+//! panics with `goro: all tasks are asleep - deadlock!` and the task dump
+//! (so a deadlocked test fails instead of hanging), a program prints the
+//! report and goes on. `main` also prints a task dump on SIGQUIT.
+//!
 //! ## The expansion
 //!
 //! ```ignore
@@ -45,6 +50,8 @@
 //!     #[allow(clippy::expect_used)]
 //!     let runtime = ::goro::runtime::Builder::new_multi_thread()
 //!         .worker_threads(2)
+//!         .on_deadlock(::goro::runtime::Deadlock::Report)
+//!         .dump_on_sigquit(true)
 //!         .build()
 //!         .expect("failed to build the goro runtime");
 //!     runtime.block_on(body)

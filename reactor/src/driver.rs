@@ -318,6 +318,15 @@ impl Handle {
         self.inner.live_ios.load(Ordering::Relaxed) > 0 || self.inner.clock.pending() > 0
     }
 
+    /// Diagnostic (addition to the seam): how many registered sockets hold
+    /// the waker of something waiting for them (an over-count, never an
+    /// under-count: a waker stays stored until the next event even if its
+    /// task stopped waiting). Walks the registrations under their lock:
+    /// for rare checks (deadlock detection), not for hot paths.
+    pub fn waiting_sockets(&self) -> usize {
+        self.inner.io.lock().unwrap().waiting()
+    }
+
     /// Diagnostic (addition to the seam): how many timers are pending.
     pub fn pending_timers(&self) -> usize {
         self.inner.clock.pending()

@@ -82,6 +82,16 @@ impl IoSlab {
         self.live
     }
 
+    /// How many registrations hold at least one waker (see
+    /// `ScheduledIo::has_waiters`).
+    pub(crate) fn waiting(&self) -> usize {
+        self.slots
+            .iter()
+            .filter_map(|s| s.io.as_ref())
+            .filter(|io| io.has_waiters())
+            .count()
+    }
+
     /// Shuts every registration down, collecting their wakers.
     pub(crate) fn shutdown(&mut self, out: &mut Vec<Waker>) {
         self.is_shutdown = true;

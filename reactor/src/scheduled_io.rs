@@ -185,6 +185,15 @@ impl ScheduledIo {
             });
     }
 
+    /// Whether a waker is stored for either direction. A waker is left
+    /// behind by a task that stopped waiting until the next event, so this
+    /// may say yes for a socket nobody waits on any more, never no for one
+    /// somebody waits on.
+    pub(crate) fn has_waiters(&self) -> bool {
+        let w = self.waiters.lock().unwrap();
+        w.reader.first.is_some() || w.writer.first.is_some()
+    }
+
     /// Driver side: moves the wakers interested in `ready` into `out`, to
     /// be woken once every lock is released. Call after `set_readiness`.
     pub(crate) fn take_wakers(&self, ready: usize, out: &mut Vec<Waker>) {

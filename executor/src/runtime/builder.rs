@@ -2,6 +2,7 @@
 
 use super::{Handle, Runtime};
 use crate::blocking::BlockingPool;
+use crate::deadlock::Deadlock;
 use crate::shared::{Config, Shared};
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,6 +24,9 @@ pub struct Builder {
     lifo_enabled: bool,
     max_blocking_threads: usize,
     keep_alive: Duration,
+    deadlock: Deadlock,
+    deadlock_grace: Duration,
+    dump_on_sigquit: bool,
 }
 
 /// Overrides the default worker count of multi-thread runtimes.
@@ -52,7 +56,42 @@ impl Builder {
             lifo_enabled: true,
             max_blocking_threads: 512,
             keep_alive: Duration::from_secs(10),
+            deadlock: Deadlock::Ignore,
+            deadlock_grace: Duration::from_secs(1),
+            dump_on_sigquit: false,
         }
+    }
+
+    /// What to do when every task and every `block_on` future is asleep
+    /// with nothing armed that could wake them (no timer, no socket
+    /// waited on, no blocking-pool job) for [`deadlock_grace`]: panic in
+    /// `block_on`, report on stderr, or ignore it (the default;
+    /// `#[goro::test]` uses `Panic` and `#[goro::main]` `Report`). The
+    /// message is `goro: all tasks are asleep - deadlock!` followed by the
+    /// task dump. The exact rule and why no false positive can come from
+    /// inside the runtime: `docs/debugging.md`.
+    ///
+    /// [`deadlock_grace`]: Builder::deadlock_grace
+    pub fn on_deadlock(&mut self, policy: Deadlock) -> &mut Self {
+        self.deadlock = policy;
+        self
+    }
+
+    /// How long the runtime must stay asleep before it is called
+    /// deadlocked (default 1 s): a plain thread that holds a waker (or a
+    /// `Sender`) and uses it within this time is never reported. Zero is
+    /// rejected by `build`.
+    pub fn deadlock_grace(&mut self, grace: Duration) -> &mut Self {
+        self.deadlock_grace = grace;
+        self
+    }
+
+    /// On Unix, print the task dump to stderr whenever the process gets
+    /// SIGQUIT (Ctrl-\), and go on running (Go exits; goro does not).
+    /// Default off (on in `#[goro::main]`). Ignored elsewhere.
+    pub fn dump_on_sigquit(&mut self, on: bool) -> &mut Self {
+        self.dump_on_sigquit = on;
+        self
     }
 
     /// Number of worker threads (and Ps) of a multi-thread runtime. Zero is
@@ -166,6 +205,9 @@ impl Builder {
         if self.event_interval == 0 {
             return Err(invalid("event_interval must be at least 1, got 0".into()));
         }
+        if self.deadlock_grace.is_zero() {
+            return Err(invalid("deadlock_grace must be more than zero".into()));
+        }
 
         let blocking = BlockingPool::new(
             self.max_blocking_threads,
@@ -178,15 +220,33 @@ impl Builder {
             event_interval: self.event_interval,
             lifo_enabled: self.lifo_enabled,
             current_thread: self.current_thread,
+            deadlock: self.deadlock,
+            deadlock_grace: self.deadlock_grace,
         };
         let (shared, ps) = Shared::new(workers, config, blocking)?;
         let handle = Handle { shared };
 
+        let mut threads = Vec::with_capacity(workers + 2);
+        if self.deadlock != Deadlock::Ignore {
+            let weak = Arc::downgrade(&handle.shared);
+            let watcher = std::thread::Builder::new()
+                .name(format!("{}-deadlock", (self.thread_name)()))
+                .spawn(move || crate::deadlock::run(weak));
+            match watcher {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    drop(Runtime::from_parts(handle, threads));
+                    return Err(e);
+                }
+            }
+        }
+        if self.dump_on_sigquit {
+            crate::dump::on_sigquit(&handle.shared);
+        }
         if self.current_thread {
             handle.shared.idle_ps.lock().unwrap().extend(ps);
-            return Ok(Runtime::from_parts(handle, Vec::new()));
+            return Ok(Runtime::from_parts(handle, threads));
         }
-        let mut threads = Vec::with_capacity(workers);
         for p in ps {
             let mut builder = std::thread::Builder::new().name((self.thread_name)());
             if let Some(size) = self.thread_stack_size {

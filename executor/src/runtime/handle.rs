@@ -93,7 +93,7 @@ impl Handle {
         if self.shared.config.current_thread {
             current_thread::block_on(&self.shared, future)
         } else {
-            current_thread::block_on_thread(future)
+            current_thread::block_on_thread_in(future, Some(&self.shared))
         }
     }
 

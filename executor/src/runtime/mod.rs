@@ -8,6 +8,7 @@
 mod builder;
 mod handle;
 
+pub use crate::deadlock::Deadlock;
 pub use crate::dump::{Dump, TaskDump, TaskStatus};
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle};
