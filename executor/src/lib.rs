@@ -96,6 +96,7 @@ mod current_thread;
 mod idle;
 mod injector;
 mod loom;
+mod metrics;
 mod park;
 mod processor;
 mod queue;

@@ -90,6 +90,7 @@
 //! otherwise the wake-up was spurious and it parks again.
 
 use crate::context::{self, WorkerCtx};
+use crate::metrics::bump;
 use crate::processor::Processor;
 use crate::queue::LOCAL_QUEUE_CAPACITY;
 use crate::shared::Shared;
@@ -97,7 +98,7 @@ use crate::task::Notified;
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a searcher watches another P's runnext before taking it: if
 /// the owner is about to run the task (the common case: it is between two
@@ -164,7 +165,15 @@ impl<'a> Machine<'a> {
 
     /// Runs one task with a fresh coop budget.
     pub(crate) fn run(&self, task: Notified) {
-        goro_coop::with_budget(|| task.run());
+        let counters = &self.shared.counters[self.index];
+        bump(&counters.polls, 1);
+        let spent = goro_coop::with_budget(|| {
+            task.run();
+            goro_coop::remaining() == Some(0)
+        });
+        if spent {
+            bump(&counters.forced_yields, 1);
+        }
     }
 
     /// Finds the next task to run (see "Finding work"), or `None` if the M
@@ -270,8 +279,13 @@ impl<'a> Machine<'a> {
             let start = p.rand_below(n);
             let me = p.index;
             let others = (0..n).map(|k| (start + k) % n).filter(move |&i| i != me);
+            let counters = &self.shared.counters[me];
             for i in others.clone() {
+                let before = p.run_queue.len();
                 if let Some(task) = remotes[i].steal.steal_into(&mut p.run_queue) {
+                    bump(&counters.steal_operations, 1);
+                    let moved = p.run_queue.len().saturating_sub(before) + 1;
+                    bump(&counters.steals, moved as u64);
                     return Some(task);
                 }
             }
@@ -280,9 +294,14 @@ impl<'a> Machine<'a> {
             }
             // Nothing anywhere else: take a runnext task that its P has not
             // got round to (it may be stuck in a long poll).
-            others
+            let task = others
                 .into_iter()
-                .find_map(|i| remotes[i].runnext.steal_if_stale(RUNNEXT_STEAL_SPINS))
+                .find_map(|i| remotes[i].runnext.steal_if_stale(RUNNEXT_STEAL_SPINS));
+            if task.is_some() {
+                bump(&counters.steal_operations, 1);
+                bump(&counters.steals, 1);
+            }
+            task
         })
     }
 
@@ -305,6 +324,17 @@ impl<'a> Machine<'a> {
     /// parking/unparking"). `main` is the woken flag of a current-thread
     /// `block_on` future, which also ends the park.
     pub(crate) fn park(&self, main: Option<&AtomicBool>) {
+        let counters = &self.shared.counters[self.index];
+        bump(&counters.parks, 1);
+        let now = Instant::now();
+        let busy = self.with_p(|p| now.saturating_duration_since(p.awake_since));
+        bump(&counters.busy_ns, busy.as_nanos() as u64);
+        self.park_until_work(main);
+        bump(&counters.unparks, 1);
+        self.with_p(|p| p.awake_since = Instant::now());
+    }
+
+    fn park_until_work(&self, main: Option<&AtomicBool>) {
         let shared = self.shared;
         let was_searching = self.ctx.searching.replace(false);
         if shared.idle.transition_to_parked(self.index, was_searching) {

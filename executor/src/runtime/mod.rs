@@ -8,6 +8,7 @@
 mod builder;
 mod handle;
 
+pub use crate::metrics::{RuntimeMetrics, WorkerMetrics};
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle};
 
