@@ -104,6 +104,7 @@ pub mod runtime;
 mod shared;
 mod sysmon;
 pub mod task;
+mod trace;
 mod worker;
 
 use std::future::Future;

@@ -42,6 +42,8 @@ pub(crate) struct WorkerCounters {
     pub(crate) forced_yields: AtomicU64,
     pub(crate) busy_ns: AtomicU64,
     pub(crate) spawned: AtomicU64,
+    /// Whether the M holding this P is searching (for schedtrace).
+    pub(crate) searching: std::sync::atomic::AtomicBool,
 }
 
 /// A snapshot of a runtime's counters, from

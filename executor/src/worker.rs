@@ -155,9 +155,19 @@ impl<'a> Machine<'a> {
         f(p.as_mut().expect("the M lost its P"))
     }
 
+    /// Mirrors `ctx.searching` for schedtrace's per-M lines (written on
+    /// search transitions only, never per poll). Relaxed: a report, read
+    /// as a hint.
+    fn note_searching(&self, searching: bool) {
+        self.shared.counters[self.index]
+            .searching
+            .store(searching, Ordering::Relaxed);
+    }
+
     /// Gives up the P (the M stops running goro code).
     pub(crate) fn release_p(&self) -> Box<Processor> {
         if self.ctx.searching.replace(false) {
+            self.note_searching(false);
             self.shared.idle.stop_searching();
         }
         self.ctx.p.borrow_mut().take().expect("the M lost its P")
@@ -204,11 +214,13 @@ impl<'a> Machine<'a> {
         let task = self
             .with_p(|p| self.find_local(p, global_first))
             .or_else(|| self.steal());
-        if task.is_some() && self.ctx.searching.replace(false) && self.shared.idle.stop_searching()
-        {
-            // Go's resetspinning: the last searcher found work; there may
-            // be more, so start another searcher.
-            self.shared.notify_parked();
+        if task.is_some() && self.ctx.searching.replace(false) {
+            self.note_searching(false);
+            if self.shared.idle.stop_searching() {
+                // Go's resetspinning: the last searcher found work; there
+                // may be more, so start another searcher.
+                self.shared.notify_parked();
+            }
         }
         task
     }
@@ -272,6 +284,7 @@ impl<'a> Machine<'a> {
                 return None;
             }
             self.ctx.searching.set(true);
+            self.note_searching(true);
         }
         let remotes = &self.shared.remotes;
         let n = remotes.len();
@@ -337,6 +350,9 @@ impl<'a> Machine<'a> {
     fn park_until_work(&self, main: Option<&AtomicBool>) {
         let shared = self.shared;
         let was_searching = self.ctx.searching.replace(false);
+        if was_searching {
+            self.note_searching(false);
+        }
         if shared.idle.transition_to_parked(self.index, was_searching) {
             // StoreLoad: pairs with the submitter's fence in push_remote.
             fence(Ordering::SeqCst);
@@ -354,11 +370,13 @@ impl<'a> Machine<'a> {
             if main_woken() || self.has_local_work() {
                 let searching = shared.idle.transition_from_parked(self.index);
                 self.ctx.searching.set(searching);
+                self.note_searching(searching);
                 return;
             }
             if !shared.idle.is_asleep(self.index) {
                 // Claimed by a notifier: search.
                 self.ctx.searching.set(true);
+                self.note_searching(true);
                 return;
             }
             self.park_once();

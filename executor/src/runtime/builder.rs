@@ -179,6 +179,14 @@ impl Builder {
             lifo_enabled: self.lifo_enabled,
             current_thread: self.current_thread,
         };
+        // Read once per runtime, at its start (see trace.rs).
+        let debug = crate::trace::from_env();
+        if self.current_thread && debug.schedtrace.is_some() {
+            eprintln!(
+                "goro: GORO_DEBUG: schedtrace is printed by sysmon, which only multi-thread \
+                 runtimes run; this current-thread runtime prints none"
+            );
+        }
         let (shared, ps) = Shared::new(workers, config, blocking)?;
         let handle = Handle { shared };
 
@@ -215,7 +223,7 @@ impl Builder {
         let weak = Arc::downgrade(&handle.shared);
         let sysmon = std::thread::Builder::new()
             .name(format!("{}-sysmon", (self.thread_name)()))
-            .spawn(move || crate::sysmon::run(weak));
+            .spawn(move || crate::sysmon::run(weak, debug));
         match sysmon {
             Ok(t) => threads.push(t),
             Err(e) => {
