@@ -117,6 +117,12 @@ impl BlockingPool {
         }
     }
 
+    /// Threads of the pool, and how many of them wait for a job.
+    pub(crate) fn thread_counts(&self) -> (usize, usize) {
+        let st = self.inner.state.lock().unwrap();
+        (st.threads, st.idle)
+    }
+
     pub(crate) fn set_runtime(&self, shared: Weak<Shared>) {
         let _ = self.inner.runtime.set(shared);
     }

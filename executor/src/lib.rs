@@ -99,6 +99,7 @@ mod dump;
 mod idle;
 mod injector;
 mod loom;
+mod metrics;
 mod park;
 mod processor;
 mod queue;
@@ -106,6 +107,7 @@ pub mod runtime;
 mod shared;
 mod sysmon;
 pub mod task;
+mod trace;
 mod worker;
 
 use std::future::Future;

@@ -40,6 +40,9 @@ pub(crate) struct Processor {
     pub(crate) runnext_streak: u32,
     /// Per-P xorshift state for the random steal order.
     pub(crate) rng: u32,
+    /// When the M holding this P last woke (or took it): the start of the
+    /// busy period `metrics.rs` adds up at the next park.
+    pub(crate) awake_since: std::time::Instant,
 }
 
 impl Processor {
@@ -56,6 +59,7 @@ impl Processor {
             until_event: event_interval,
             runnext_streak: 0,
             rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
+            awake_since: std::time::Instant::now(),
         }
     }
 

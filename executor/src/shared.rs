@@ -61,6 +61,11 @@ pub(crate) struct Shared {
     pub(crate) p_waiters: Mutex<Vec<Arc<crate::park::Parker<()>>>>,
     /// Deadlock detection's counters and `block_on` registry.
     pub(crate) watch: crate::deadlock::Watch,
+    /// Per-P counters, by P index (see `metrics.rs`).
+    pub(crate) counters: Box<[crate::metrics::WorkerCounters]>,
+    /// Spawns from threads that hold no P (and every `spawn_blocking`): the
+    /// only counter written by many threads, so an RMW.
+    pub(crate) remote_spawned: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -108,6 +113,8 @@ impl Shared {
             idle_ps: Mutex::new(Vec::new()),
             p_waiters: Mutex::new(Vec::new()),
             watch,
+            counters: (0..num_ps).map(|_| Default::default()).collect(),
+            remote_spawned: std::sync::atomic::AtomicU64::new(0),
         });
         shared.blocking.set_runtime(Arc::downgrade(&shared));
         Ok((shared, ps))
@@ -144,9 +151,22 @@ impl Shared {
             raw.shutdown();
             return join;
         }
+        self.count_spawn();
         // Go's newproc: the new G goes to runnext.
         self.schedule_task(notified, false);
         join
+    }
+
+    /// Counts a spawn on this thread's P, or in `remote_spawned`.
+    #[inline]
+    fn count_spawn(&self) {
+        let counted = context::with_local_p(self, (), |p, ()| {
+            crate::metrics::bump(&self.counters[p.index].spawned, 1);
+        });
+        if counted.is_err() {
+            // Relaxed: a statistic (see metrics.rs).
+            self.remote_spawned.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Creates a task for the blocking pool. It keeps a counted reference
@@ -185,6 +205,8 @@ impl Shared {
             raw.shutdown();
             return join;
         }
+        // Relaxed: a statistic (see metrics.rs).
+        self.remote_spawned.fetch_add(1, Ordering::Relaxed);
         self.blocking.submit_task(notified);
         join
     }
@@ -273,7 +295,11 @@ impl Shared {
             self.remotes[p.index].runnext.swap(task)
         };
         if let Some(task) = displaced {
-            p.run_queue.push_back(task, &self.injector);
+            let overflow = crate::metrics::CountingOverflow {
+                injector: &self.injector,
+                counters: &self.counters[p.index],
+            };
+            p.run_queue.push_back(task, &overflow);
             // Something stealable appeared: wake a searcher if nobody
             // searches. No fence: this thread is awake and will run the task
             // itself if nobody comes, so a missed wake-up only costs
@@ -342,6 +368,34 @@ impl Shared {
             drop(task);
         }
         p
+    }
+
+    /// See `Handle::metrics`.
+    pub(crate) fn metrics(&self) -> crate::metrics::RuntimeMetrics {
+        let workers: Vec<_> = self
+            .counters
+            .iter()
+            .zip(self.remotes.iter())
+            .map(|(c, r)| c.snapshot(r.steal.len() + usize::from(!r.runnext.is_empty())))
+            .collect();
+        // Relaxed: statistics (see metrics.rs).
+        let local: u64 = self
+            .counters
+            .iter()
+            .map(|c| c.spawned.load(Ordering::Relaxed))
+            .sum();
+        let spawned = local + self.remote_spawned.load(Ordering::Relaxed);
+        let (blocking_threads, idle_blocking_threads) = self.blocking.thread_counts();
+        crate::metrics::RuntimeMetrics {
+            num_workers: self.remotes.len(),
+            num_alive_tasks: self.num_alive_tasks(),
+            spawned_tasks_count: spawned,
+            global_queue_depth: self.injector.len(),
+            blocking_threads,
+            idle_blocking_threads,
+            workers,
+            reactor: self.reactor.metrics(),
+        }
     }
 
     /// Number of live (not yet completed) tasks.

@@ -43,7 +43,11 @@ const IDLE_INTERVAL: Duration = Duration::from_millis(10);
 
 /// The sysmon thread's body; exits when the runtime shuts down or is gone.
 /// Woken early by `Thread::unpark` at shutdown.
-pub(crate) fn run(shared: Weak<Shared>) {
+///
+/// With `GORO_DEBUG=schedtrace=N` (`debug`), it also prints the trace
+/// lines of `trace.rs`, waking for them if it would sleep past one.
+pub(crate) fn run(shared: Weak<Shared>, debug: crate::trace::DebugConfig) {
+    let mut tracer = crate::trace::Tracer::new(debug);
     let mut last_polls = None;
     let mut busy_interval = INTERVAL;
     loop {
@@ -68,6 +72,10 @@ pub(crate) fn run(shared: Weak<Shared>) {
             INTERVAL
         };
         last_polls = Some(polls);
+        let sleep = match tracer.as_mut() {
+            Some(t) => sleep.min(t.tick(&s)),
+            None => sleep,
+        };
         drop(s);
         std::thread::park_timeout(sleep);
     }

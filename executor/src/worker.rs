@@ -90,6 +90,7 @@
 //! otherwise the wake-up was spurious and it parks again.
 
 use crate::context::{self, WorkerCtx};
+use crate::metrics::bump;
 use crate::processor::Processor;
 use crate::queue::LOCAL_QUEUE_CAPACITY;
 use crate::shared::Shared;
@@ -97,7 +98,7 @@ use crate::task::Notified;
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a searcher watches another P's runnext before taking it: if
 /// the owner is about to run the task (the common case: it is between two
@@ -154,9 +155,19 @@ impl<'a> Machine<'a> {
         f(p.as_mut().expect("the M lost its P"))
     }
 
+    /// Mirrors `ctx.searching` for schedtrace's per-M lines (written on
+    /// search transitions only, never per poll). Relaxed: a report, read
+    /// as a hint.
+    fn note_searching(&self, searching: bool) {
+        self.shared.counters[self.index]
+            .searching
+            .store(searching, Ordering::Relaxed);
+    }
+
     /// Gives up the P (the M stops running goro code).
     pub(crate) fn release_p(&self) -> Box<Processor> {
         if self.ctx.searching.replace(false) {
+            self.note_searching(false);
             self.shared.idle.stop_searching();
         }
         self.ctx.p.borrow_mut().take().expect("the M lost its P")
@@ -164,7 +175,15 @@ impl<'a> Machine<'a> {
 
     /// Runs one task with a fresh coop budget.
     pub(crate) fn run(&self, task: Notified) {
-        goro_coop::with_budget(|| task.run());
+        let counters = &self.shared.counters[self.index];
+        bump(&counters.polls, 1);
+        let spent = goro_coop::with_budget(|| {
+            task.run();
+            goro_coop::remaining() == Some(0)
+        });
+        if spent {
+            bump(&counters.forced_yields, 1);
+        }
     }
 
     /// Finds the next task to run (see "Finding work"), or `None` if the M
@@ -199,11 +218,13 @@ impl<'a> Machine<'a> {
         let task = self
             .with_p(|p| self.find_local(p, global_first))
             .or_else(|| self.steal());
-        if task.is_some() && self.ctx.searching.replace(false) && self.shared.idle.stop_searching()
-        {
-            // Go's resetspinning: the last searcher found work; there may
-            // be more, so start another searcher.
-            self.shared.notify_parked();
+        if task.is_some() && self.ctx.searching.replace(false) {
+            self.note_searching(false);
+            if self.shared.idle.stop_searching() {
+                // Go's resetspinning: the last searcher found work; there
+                // may be more, so start another searcher.
+                self.shared.notify_parked();
+            }
         }
         task
     }
@@ -267,6 +288,7 @@ impl<'a> Machine<'a> {
                 return None;
             }
             self.ctx.searching.set(true);
+            self.note_searching(true);
         }
         let remotes = &self.shared.remotes;
         let n = remotes.len();
@@ -274,8 +296,13 @@ impl<'a> Machine<'a> {
             let start = p.rand_below(n);
             let me = p.index;
             let others = (0..n).map(|k| (start + k) % n).filter(move |&i| i != me);
+            let counters = &self.shared.counters[me];
             for i in others.clone() {
+                let before = p.run_queue.len();
                 if let Some(task) = remotes[i].steal.steal_into(&mut p.run_queue) {
+                    bump(&counters.steal_operations, 1);
+                    let moved = p.run_queue.len().saturating_sub(before) + 1;
+                    bump(&counters.steals, moved as u64);
                     return Some(task);
                 }
             }
@@ -284,9 +311,14 @@ impl<'a> Machine<'a> {
             }
             // Nothing anywhere else: take a runnext task that its P has not
             // got round to (it may be stuck in a long poll).
-            others
+            let task = others
                 .into_iter()
-                .find_map(|i| remotes[i].runnext.steal_if_stale(RUNNEXT_STEAL_SPINS))
+                .find_map(|i| remotes[i].runnext.steal_if_stale(RUNNEXT_STEAL_SPINS));
+            if task.is_some() {
+                bump(&counters.steal_operations, 1);
+                bump(&counters.steals, 1);
+            }
+            task
         })
     }
 
@@ -309,9 +341,23 @@ impl<'a> Machine<'a> {
     /// parking/unparking"). `main` is the woken flag of a current-thread
     /// `block_on` future, which also ends the park.
     pub(crate) fn park(&self, main: Option<&AtomicBool>) {
+        let counters = &self.shared.counters[self.index];
+        bump(&counters.parks, 1);
+        let now = Instant::now();
+        let busy = self.with_p(|p| now.saturating_duration_since(p.awake_since));
+        bump(&counters.busy_ns, busy.as_nanos() as u64);
+        self.park_until_work(main);
+        bump(&counters.unparks, 1);
+        self.with_p(|p| p.awake_since = Instant::now());
+    }
+
+    fn park_until_work(&self, main: Option<&AtomicBool>) {
         let shared = self.shared;
         shared.watch.on_park();
         let was_searching = self.ctx.searching.replace(false);
+        if was_searching {
+            self.note_searching(false);
+        }
         if shared.idle.transition_to_parked(self.index, was_searching) {
             // StoreLoad: pairs with the submitter's fence in push_remote.
             fence(Ordering::SeqCst);
@@ -329,11 +375,13 @@ impl<'a> Machine<'a> {
             if main_woken() || self.has_local_work() {
                 let searching = shared.idle.transition_from_parked(self.index);
                 self.ctx.searching.set(searching);
+                self.note_searching(searching);
                 return;
             }
             if !shared.idle.is_asleep(self.index) {
                 // Claimed by a notifier: search.
                 self.ctx.searching.set(true);
+                self.note_searching(true);
                 return;
             }
             self.park_once();

@@ -52,6 +52,9 @@ pub(crate) struct Inner {
     /// lock by [`Inner::with_slab`]), so that a non-blocking poll can skip
     /// the system call when no socket is registered.
     live_ios: AtomicUsize,
+    /// Readiness events dispatched to registrations; see
+    /// [`crate::ReactorMetrics`].
+    pub(crate) ready_events: AtomicU64,
 }
 
 impl Inner {
@@ -85,6 +88,7 @@ impl Driver {
                     blocking: Mutex::new(None),
                     polls: AtomicU64::new(0),
                     live_ios: AtomicUsize::new(0),
+                    ready_events: AtomicU64::new(0),
                 }),
             },
             to_wake: Vec::new(),
@@ -158,6 +162,7 @@ impl Driver {
 
         if !self.events.is_empty() {
             let slab = inner.io.lock().unwrap();
+            let mut dispatched = 0u64;
             for event in self.events.iter() {
                 if event.token() == WAKER_TOKEN {
                     continue; // an unpark: nothing to dispatch
@@ -166,8 +171,17 @@ impl Driver {
                     let ready = bits_of(event);
                     io.set_readiness(ready);
                     io.take_wakers(ready, &mut self.to_wake);
+                    dispatched += 1;
                 }
             }
+            // Load and store, not an RMW: only the driver's holder (`&mut
+            // self`) writes the counter, and the lock that hands the driver
+            // from thread to thread orders the writers. Relaxed: readers
+            // take a statistic, nothing is published through it.
+            let n = inner.ready_events.load(Ordering::Relaxed);
+            inner
+                .ready_events
+                .store(n.wrapping_add(dispatched), Ordering::Relaxed);
         }
         // A non-blocking park already advanced the wheel to (almost) now;
         // after a real sleep, fire what came due while we slept.

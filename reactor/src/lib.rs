@@ -106,7 +106,9 @@
 //!   executor's monitor thread compares it between ticks to tell whether
 //!   anyone is noticing IO.
 //! * the diagnostics [`Handle::io_registrations`] and
-//!   [`Handle::pending_timers`] (tests use them to prove nothing leaks).
+//!   [`Handle::pending_timers`] (tests use them to prove nothing leaks),
+//!   and [`Handle::metrics`] / [`metrics`]: registered sockets, readiness
+//!   events dispatched, armed timers.
 
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -114,6 +116,7 @@
 
 mod driver;
 pub mod fd;
+mod metrics;
 /// Loom's synchronisation types under `--cfg loom`, std's otherwise.
 use goro_loom as loom;
 pub mod net;
@@ -122,6 +125,7 @@ mod scheduled_io;
 pub mod time;
 
 pub use driver::{BlockingSpawner, Driver, EnterGuard, Handle};
+pub use metrics::{metrics, ReactorMetrics};
 
 #[cfg(all(test, not(loom)))]
 mod tests {

@@ -223,6 +223,14 @@ impl Builder {
             deadlock: self.deadlock,
             deadlock_grace: self.deadlock_grace,
         };
+        // Read once per runtime, at its start (see trace.rs).
+        let debug = crate::trace::from_env();
+        if self.current_thread && debug.schedtrace.is_some() {
+            eprintln!(
+                "goro: GORO_DEBUG: schedtrace is printed by sysmon, which only multi-thread \
+                 runtimes run; this current-thread runtime prints none"
+            );
+        }
         let (shared, ps) = Shared::new(workers, config, blocking)?;
         let handle = Handle { shared };
 
@@ -275,7 +283,7 @@ impl Builder {
         let weak = Arc::downgrade(&handle.shared);
         let sysmon = std::thread::Builder::new()
             .name(format!("{}-sysmon", (self.thread_name)()))
-            .spawn(move || crate::sysmon::run(weak));
+            .spawn(move || crate::sysmon::run(weak, debug));
         match sysmon {
             Ok(t) => threads.push(t),
             Err(e) => {

@@ -2,6 +2,7 @@
 
 use crate::context;
 use crate::current_thread;
+use crate::metrics::RuntimeMetrics;
 use crate::shared::Shared;
 use crate::task::JoinHandle;
 use std::future::Future;
@@ -115,6 +116,13 @@ impl Handle {
     /// Number of tasks spawned on this runtime that have not completed.
     pub fn num_alive_tasks(&self) -> usize {
         self.shared.num_alive_tasks()
+    }
+
+    /// A snapshot of the runtime's counters (see [`RuntimeMetrics`] and
+    /// "Metrics" in `docs/debugging.md`). Cheap enough to call often: it
+    /// reads a few words per worker and takes two short locks.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.shared.metrics()
     }
 }
 

@@ -1,0 +1,186 @@
+//! `GORO_DEBUG`: scheduler tracing printed by sysmon (Go's
+//! `GODEBUG=schedtrace=X,scheddetail=1`).
+//!
+//! The variable is read once, when a runtime is built: a comma-separated
+//! list of `key=value`. `schedtrace=N` makes sysmon print one summary line
+//! to stderr every N milliseconds; `scheddetail=1` adds one line per P and
+//! one per M. Unknown keys and bad values give one warning line each on
+//! stderr and are otherwise ignored (a typo in a debugging switch must not
+//! stop the program). The fields are described in `docs/debugging.md`,
+//! "schedtrace".
+//!
+//! Everything is read from the per-P counters (`metrics.rs`) and the
+//! queues' racy lengths, without locks on the scheduler's paths, so the
+//! trace costs the workers nothing but the cache misses of sysmon's reads.
+//! A line is built in a `String` and written with one call, so lines from
+//! two runtimes do not interleave mid-line.
+
+use crate::shared::Shared;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+/// The environment variable read at runtime start.
+pub(crate) const ENV: &str = "GORO_DEBUG";
+
+/// What `GORO_DEBUG` asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DebugConfig {
+    /// Print a summary line this often.
+    pub(crate) schedtrace: Option<Duration>,
+    /// Add a line per P and per M.
+    pub(crate) scheddetail: bool,
+}
+
+/// Parses a `GORO_DEBUG` value; returns the config and one warning per
+/// entry it did not understand.
+pub(crate) fn parse(value: &str) -> (DebugConfig, Vec<String>) {
+    let mut config = DebugConfig::default();
+    let mut warnings = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (key, val) = entry.split_once('=').unwrap_or((entry, ""));
+        match key {
+            "schedtrace" => match val.parse::<u64>() {
+                Ok(0) => config.schedtrace = None,
+                Ok(ms) => config.schedtrace = Some(Duration::from_millis(ms)),
+                Err(_) => warnings.push(format!(
+                    "goro: {ENV}: schedtrace={val:?} is not a number of milliseconds; ignored"
+                )),
+            },
+            "scheddetail" => match val {
+                "0" => config.scheddetail = false,
+                "1" => config.scheddetail = true,
+                _ => warnings.push(format!(
+                    "goro: {ENV}: scheddetail={val:?} is not 0 or 1; ignored"
+                )),
+            },
+            _ => warnings.push(format!(
+                "goro: {ENV}: unknown key {key:?} ignored (known: schedtrace, scheddetail)"
+            )),
+        }
+    }
+    (config, warnings)
+}
+
+/// Reads `GORO_DEBUG` and prints its warnings.
+pub(crate) fn from_env() -> DebugConfig {
+    let Ok(value) = std::env::var(ENV) else {
+        return DebugConfig::default();
+    };
+    let (config, warnings) = parse(&value);
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    config
+}
+
+/// Sysmon's schedtrace state: when the runtime started and when the next
+/// line is due.
+pub(crate) struct Tracer {
+    config: DebugConfig,
+    period: Duration,
+    start: Instant,
+    next: Instant,
+}
+
+impl Tracer {
+    /// `None` when no trace was asked for.
+    pub(crate) fn new(config: DebugConfig) -> Option<Tracer> {
+        let period = config.schedtrace?;
+        let start = Instant::now();
+        Some(Tracer {
+            config,
+            period,
+            start,
+            next: start + period,
+        })
+    }
+
+    /// Prints a line if one is due; returns how long until the next.
+    pub(crate) fn tick(&mut self, shared: &Shared) -> Duration {
+        let now = Instant::now();
+        if now >= self.next {
+            let report = render(shared, now - self.start, self.config.scheddetail);
+            eprint!("{report}");
+            // Skip periods missed while sysmon was descheduled: one line
+            // per period at most, never a burst.
+            while self.next <= now {
+                self.next += self.period;
+            }
+        }
+        self.next - now
+    }
+}
+
+/// The summary line and, with `detail`, the per-P and per-M lines.
+pub(crate) fn render(shared: &Shared, uptime: Duration, detail: bool) -> String {
+    let workers = shared.remotes.len();
+    // Relaxed: a report; see metrics.rs.
+    let parked = |i: usize| {
+        let c = &shared.counters[i];
+        c.parks.load(Relaxed) > c.unparks.load(Relaxed)
+    };
+    let searching_m = |i: usize| shared.counters[i].searching.load(Relaxed);
+    let idle = (0..workers).filter(|&i| parked(i)).count();
+    let searching = (0..workers).filter(|&i| searching_m(i)).count();
+    let (pool, pool_idle) = shared.blocking.thread_counts();
+    // Worker Ms, sysmon, and the blocking pool's threads.
+    let threads = workers + 1 + pool;
+    let mut out = String::with_capacity(128 + workers * 96);
+    let _ = write!(
+        out,
+        "SCHED {}ms: workers={workers} idle={idle} threads={threads} searching={searching} \
+         blocking={} injector={} [",
+        uptime.as_millis(),
+        pool - pool_idle,
+        shared.injector.len(),
+    );
+    for (i, r) in shared.remotes.iter().enumerate() {
+        let sep = if i == 0 { "" } else { " " };
+        let _ = write!(out, "{sep}{}", r.steal.len());
+    }
+    let _ = writeln!(out, "] tasks={}", shared.num_alive_tasks());
+    if detail {
+        for (i, r) in shared.remotes.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  P{i}: m={i} queue={} runnext={} tick={}",
+                r.steal.len(),
+                u8::from(!r.runnext.is_empty()),
+                shared.counters[i].polls.load(Relaxed),
+            );
+        }
+        for i in 0..workers {
+            let _ = writeln!(
+                out,
+                "  M{i}: p={i} parked={} spinning={}",
+                u8::from(parked(i)),
+                u8::from(searching_m(i)),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keys_and_warns_once_per_bad_entry() {
+        let (c, w) = parse("schedtrace=1000,scheddetail=1");
+        assert_eq!(c.schedtrace, Some(Duration::from_millis(1000)));
+        assert!(c.scheddetail);
+        assert!(w.is_empty());
+        let (c, w) = parse(" schedtrace=250 , bogus=3,scheddetail=yes,schedtrace=x");
+        assert_eq!(c.schedtrace, Some(Duration::from_millis(250)));
+        assert!(!c.scheddetail);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("unknown key \"bogus\""), "{w:?}");
+        assert!(w
+            .iter()
+            .all(|l| !l.contains('\n') && l.starts_with("goro: GORO_DEBUG: ")));
+        assert_eq!(parse("").0, DebugConfig::default());
+        assert_eq!(parse("schedtrace=0").0.schedtrace, None);
+    }
+}
