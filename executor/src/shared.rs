@@ -17,7 +17,7 @@ use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Scheduler settings fixed at build time.
 pub(crate) struct Config {
@@ -211,43 +211,56 @@ impl Shared {
         join
     }
 
-    /// Shuts the runtime down: stops and joins the Ms (`workers` are their
-    /// threads, plus sysmon's), drops every unfinished task's future on
-    /// this thread, shuts the reactor down, and waits up to
-    /// `blocking_timeout` (`None`: for ever) for running blocking tasks.
-    /// Called once, by the `Runtime`, before it drops its `Arc<Shared>`;
-    /// this is the step "Why the pointer stays valid" (on [`TaskSched`])
-    /// relies on.
-    pub(crate) fn shutdown(
-        self: &Arc<Self>,
-        workers: Vec<std::thread::JoinHandle<()>>,
-        blocking_timeout: Option<Duration>,
-    ) {
+    /// Raises the shutdown flag and wakes every parked M: each exits after
+    /// its current poll. The first half of a shutdown; the `Runtime` then
+    /// waits for its threads (up to its deadline) and calls
+    /// [`Shared::shutdown`].
+    pub(crate) fn stop_workers(&self) {
         // Release: everything before shutdown is visible to the Ms that see
         // the flag.
         self.shutdown.store(true, Ordering::Release);
         self.unpark_all();
-        let me = std::thread::current().id();
-        for worker in &workers {
-            // Ends sysmon's sleep (worker threads do not use thread park).
-            worker.thread().unpark();
-        }
-        for worker in workers {
-            if worker.thread().id() == me {
-                // Dropped from a task on this very worker: it exits when the
-                // task returns; joining it here would wait for ourselves.
-                continue;
-            }
-            // A worker only panics through a bug in goro; keep shutting down.
-            let _ = worker.join();
-        }
-        // No M runs any more: every task is idle or queued, and this thread
+    }
+
+    /// The second half of a shutdown, after [`Shared::stop_workers`] and
+    /// after the `Runtime` has waited for its Ms until `deadline` (`None`:
+    /// until they all exited): drops every unfinished task's future that is
+    /// not inside a poll, on this thread; drops every queued wake-up,
+    /// including those on the Ps of Ms still running; shuts the reactor
+    /// down; and waits until `deadline` for running blocking tasks. Called
+    /// once, by the `Runtime`, before it drops its `Arc<Shared>`; this is
+    /// the step "Why the pointer stays valid" (on [`TaskSched`]) relies on.
+    ///
+    /// # Ms still running (detached)
+    ///
+    /// An M the deadline passed is inside a poll (or about to notice the
+    /// flag). Running this alongside it is sound:
+    ///
+    /// * `Shared` stays allocated: the M holds an `Arc<Shared>` (its
+    ///   `WorkerCtx`) until its thread body returns, so the `Runtime`
+    ///   dropping its own `Arc` frees nothing under it.
+    /// * The task it polls keeps its record: the M holds that task's
+    ///   `Notified` reference, and records come from the process-wide pool
+    ///   or the allocator (`task/free_list.rs`), never from `Shared`.
+    ///   `close_and_shutdown` only marks it CANCELLED (a running task's
+    ///   future belongs to its poller), so when the poll returns the M drops
+    ///   the future and completes the task, then sees the flag and exits.
+    /// * Its queues are taken through the thread-safe ends every stealer
+    ///   uses (`Steal::steal_into`, `RunNext::take`), never through the P it
+    ///   owns; whatever it pushes later (a wake from its poll) it drops
+    ///   itself in `drain_p` before exiting, and tasks it pushes are already
+    ///   complete (nothing can be spawned on a closed list).
+    /// * The reactor lock is only held while parked in it or polling it
+    ///   without blocking, never across a task poll, and `stop_workers`
+    ///   woke every parked M, so taking the driver below does not wait for
+    ///   a detached M.
+    pub(crate) fn shutdown(self: &Arc<Self>, deadline: Option<Instant>) {
+        debug_assert!(self.is_shutdown(), "stop_workers first");
+        // Every task not being polled is idle or queued, and this thread
         // drops their futures, inside the runtime so destructors may use it.
         let _enter = context::enter(self);
         self.owned.close_and_shutdown();
-        while let Some(task) = self.injector.pop() {
-            drop(task);
-        }
+        self.drop_queued();
         let ps: Vec<_> = self.idle_ps.lock().unwrap().drain(..).collect();
         for p in ps {
             drop(self.drain_p(p));
@@ -261,10 +274,29 @@ impl Shared {
         if let Some(mut driver) = driver {
             driver.shutdown();
         }
-        self.blocking.shutdown(blocking_timeout);
-        // Destructors above may have woken tasks onto the injector.
+        self.blocking
+            .shutdown(deadline.map(|d| d.saturating_duration_since(Instant::now())));
+        // Destructors above may have woken tasks onto the queues.
+        self.drop_queued();
+    }
+
+    /// Drops every queued `Notified` that this thread can reach without
+    /// owning a P: the injector, every runnext slot, and every P's run queue
+    /// through its stealer end (the Ps of exited Ms are empty already;
+    /// those of detached Ms are not).
+    fn drop_queued(&self) {
         while let Some(task) = self.injector.pop() {
             drop(task);
+        }
+        let (mut sink, _) = crate::queue::local::<Notified>();
+        for remote in self.remotes.iter() {
+            drop(remote.runnext.take());
+            while let Some(task) = remote.steal.steal_into(&mut sink) {
+                drop(task);
+                while let Some(task) = sink.pop() {
+                    drop(task);
+                }
+            }
         }
     }
 
@@ -416,9 +448,11 @@ impl Shared {
 /// task is in the owned list (a spawn that finds the list closed shuts the
 /// task down at once), and `Shared::shutdown` — which the `Runtime` calls
 /// before it drops its `Arc<Shared>` — completes every listed task that is
-/// not running, after joining every worker but the one it may run on. A
-/// task running at that moment is completed by its M, which holds an
-/// `Arc<Shared>` until it exits. So no incomplete task outlives `Shared`,
+/// not running. A task running at that moment (on an M that exits in time,
+/// on one detached at the deadline of `shutdown_timeout`, or on the M the
+/// `Runtime` was dropped from) is completed by its M when its poll returns,
+/// and every M holds an `Arc<Shared>` until it exits (see "Ms still
+/// running (detached)" on `Shared::shutdown`). So no incomplete task outlives `Shared`,
 /// and a complete task never touches its scheduler (wakes see COMPLETE and
 /// return; dropping a `TaskSched` does nothing).
 pub(crate) struct TaskSched(NonNull<Shared>);

@@ -189,3 +189,150 @@ fn runtime_dropped_inside_its_own_task_and_blocking_thread() {
     }));
     rx.recv_timeout(Duration::from_secs(30)).unwrap();
 }
+
+/// Sends on `tx` when dropped: tells the test that a future was dropped,
+/// and on which thread.
+struct DropSignal(mpsc::Sender<std::thread::ThreadId>);
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        let _ = self.0.send(std::thread::current().id());
+    }
+}
+
+/// A runtime with one task stuck inside a poll (`stuck` runs in it before
+/// the task parks for ever) that first spawns `children` pending tasks
+/// onto its own P's queue. Returns when the stuck poll has begun, with the
+/// channel its future's drop signals on and the children's drop counter.
+fn runtime_with_stuck_poll(
+    children: usize,
+    stuck: impl FnOnce() + Send + 'static,
+) -> (
+    Runtime,
+    mpsc::Receiver<std::thread::ThreadId>,
+    Arc<AtomicUsize>,
+) {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (dropped_tx, dropped_rx) = mpsc::channel();
+    let (started_tx, started_rx) = mpsc::channel();
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    drop(rt.spawn(async move {
+        let _signal = DropSignal(dropped_tx);
+        for _ in 0..children {
+            let c = Count(c.clone());
+            drop(goro_executor::spawn(async move {
+                let _c = c;
+                std::future::pending::<()>().await;
+            }));
+        }
+        started_tx.send(()).unwrap();
+        stuck();
+        std::future::pending::<()>().await;
+    }));
+    started_rx.recv().unwrap();
+    (rt, dropped_rx, count)
+}
+
+/// Shuts `rt` down with `timeout` on a watchdog thread and returns how long
+/// the call took.
+fn timed_shutdown(rt: Runtime, timeout: Duration) -> Duration {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        rt.shutdown_timeout(timeout);
+        let _ = tx.send(start.elapsed());
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("shutdown_timeout did not return within 30 s")
+}
+
+#[test]
+fn shutdown_timeout_detaches_a_task_that_never_yields() {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    let (rt, dropped, children) = runtime_with_stuck_poll(100, move || {
+        while !s.load(Ordering::SeqCst) {
+            std::hint::spin_loop();
+        }
+    });
+    let timeout = Duration::from_millis(500);
+    let took = timed_shutdown(rt, timeout);
+    assert!(
+        took >= timeout,
+        "returned after {took:?}, before the deadline with a worker still busy"
+    );
+    assert!(
+        took < 2 * timeout,
+        "returned after {took:?}, over twice the {timeout:?} timeout"
+    );
+    // Every task not inside a poll was dropped before it returned ...
+    assert_eq!(children.load(Ordering::SeqCst), 100);
+    // ... the stuck one was not (its future belongs to its worker) ...
+    assert!(dropped.try_recv().is_err(), "a running future was dropped");
+    // ... and is dropped by its worker once its poll returns. Stopping the
+    // loop also lets the test process exit with no thread spinning.
+    stop.store(true, Ordering::SeqCst);
+    let on = dropped
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the detached worker did not drop its task after its poll returned");
+    assert_ne!(on, std::thread::current().id());
+}
+
+#[test]
+fn shutdown_timeout_detaches_a_poll_blocked_for_3_s() {
+    let (rt, dropped, children) =
+        runtime_with_stuck_poll(100, || std::thread::sleep(Duration::from_secs(3)));
+    let timeout = Duration::from_millis(500);
+    let took = timed_shutdown(rt, timeout);
+    assert!(
+        took < 2 * timeout,
+        "returned after {took:?}, over twice the {timeout:?} timeout"
+    );
+    assert_eq!(children.load(Ordering::SeqCst), 100);
+    dropped
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the detached worker did not drop its task after its 3 s poll");
+}
+
+#[test]
+fn shutdown_background_returns_at_once_with_a_stuck_poll() {
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (rt, dropped, children) = runtime_with_stuck_poll(100, move || {
+        let _ = release_rx.recv();
+    });
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        rt.shutdown_background();
+        let _ = tx.send(start.elapsed());
+    });
+    let took = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("shutdown_background did not return");
+    // "At once": no waiting at all; the bound only absorbs a noisy machine.
+    assert!(
+        took < Duration::from_millis(500),
+        "shutdown_background took {took:?}"
+    );
+    assert_eq!(children.load(Ordering::SeqCst), 100);
+    drop(release_tx);
+    dropped
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the detached worker did not drop its task after its poll returned");
+}
+
+#[test]
+fn shutdown_timeout_with_idle_workers_joins_them_before_the_deadline() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let took = timed_shutdown(rt, Duration::from_secs(20));
+    assert!(
+        took < Duration::from_secs(10),
+        "idle workers took {took:?} to stop"
+    );
+}

@@ -1,6 +1,6 @@
 //! `Builder`: runtime configuration, validated at `build`.
 
-use super::{Handle, Runtime};
+use super::{Handle, Runtime, ThreadExits};
 use crate::blocking::BlockingPool;
 use crate::deadlock::Deadlock;
 use crate::shared::{Config, Shared};
@@ -234,16 +234,21 @@ impl Builder {
         let (shared, ps) = Shared::new(workers, config, blocking)?;
         let handle = Handle { shared };
 
+        let exits = ThreadExits::new();
         let mut threads = Vec::with_capacity(workers + 2);
         if self.deadlock != Deadlock::Ignore {
             let weak = Arc::downgrade(&handle.shared);
+            let exit = exits.started();
             let watcher = std::thread::Builder::new()
                 .name(format!("{}-deadlock", (self.thread_name)()))
-                .spawn(move || crate::deadlock::run(weak));
+                .spawn(move || {
+                    let _exit = exit;
+                    crate::deadlock::run(weak);
+                });
             match watcher {
                 Ok(t) => threads.push(t),
                 Err(e) => {
-                    drop(Runtime::from_parts(handle, threads));
+                    drop(Runtime::from_parts(handle, threads, exits));
                     return Err(e);
                 }
             }
@@ -253,7 +258,7 @@ impl Builder {
         }
         if self.current_thread {
             handle.shared.idle_ps.lock().unwrap().extend(ps);
-            return Ok(Runtime::from_parts(handle, threads));
+            return Ok(Runtime::from_parts(handle, threads, exits));
         }
         for p in ps {
             let mut builder = std::thread::Builder::new().name((self.thread_name)());
@@ -262,7 +267,10 @@ impl Builder {
             }
             let shared = handle.shared.clone();
             let (start, stop) = (self.on_thread_start.clone(), self.on_thread_stop.clone());
+            let exit = exits.started();
             let spawned = builder.spawn(move || {
+                // Dropped last, after the stop hook (or by an unwind).
+                let _exit = exit;
                 if let Some(f) = start {
                     f();
                 }
@@ -275,23 +283,27 @@ impl Builder {
                 Ok(t) => threads.push(t),
                 Err(e) => {
                     // Shut down the workers already started, then report.
-                    drop(Runtime::from_parts(handle, threads));
+                    drop(Runtime::from_parts(handle, threads, exits));
                     return Err(e);
                 }
             }
         }
         let weak = Arc::downgrade(&handle.shared);
+        let exit = exits.started();
         let sysmon = std::thread::Builder::new()
             .name(format!("{}-sysmon", (self.thread_name)()))
-            .spawn(move || crate::sysmon::run(weak, debug));
+            .spawn(move || {
+                let _exit = exit;
+                crate::sysmon::run(weak, debug);
+            });
         match sysmon {
             Ok(t) => threads.push(t),
             Err(e) => {
-                drop(Runtime::from_parts(handle, threads));
+                drop(Runtime::from_parts(handle, threads, exits));
                 return Err(e);
             }
         }
-        Ok(Runtime::from_parts(handle, threads))
+        Ok(Runtime::from_parts(handle, threads, exits))
     }
 
     fn blocking_thread_name(&self) -> Arc<dyn Fn() -> String + Send + Sync> {
