@@ -13,7 +13,11 @@
 //! * req/s: wrk's `Requests/sec` (requests completed over the run);
 //! * CPU per request: the server process's user + system time (from
 //!   `/proc/PID/stat`, read just before and just after wrk) divided by the
-//!   requests wrk completed; the client's CPU is not counted;
+//!   requests wrk completed;
+//! * wrk CPU per request: the client's own user + system time per request.
+//!   wrk and the server share the machine's cores, so when the two sums
+//!   times req/s reach the core count the run is CPU-bound on both sides
+//!   and req/s moves only with the server's CPU per request;
 //! * syscalls per request: a separate 2 s wrk run with `strace -c -f`
 //!   attached to the server (it slows the server down, so its req/s is
 //!   not reported), total calls divided by that run's requests;
@@ -23,11 +27,11 @@
 //! The bench is a process that starts the servers as children (this same
 //! binary with `--serve goro|tokio ADDR`, and the Go program built with
 //! `go build`); missing tools (wrk, go, strace, h2load) drop their rows
-//! with a message instead of failing.
+//! with a message instead of failing. `GORO_HTTP_BENCH_HEADER_TIMEOUT=off`
+//! turns off hyper's per-request header-read timer in both Rust servers.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 const HELLO: &[u8] = b"Hello, world!\n";
 const WORKERS: usize = 2;
@@ -52,6 +56,9 @@ mod goro_server {
             super::announce(listener.local_addr().unwrap());
             let mut builder = Builder::new(GoroExecutor::new());
             builder.http1().timer(GoroTimer::new());
+            if !super::header_timeout() {
+                builder.http1().header_read_timeout(None);
+            }
             builder.http2().timer(GoroTimer::new());
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -91,6 +98,9 @@ mod tokio_server {
             super::announce(listener.local_addr().unwrap());
             let mut builder = Builder::new(TokioExecutor::new());
             builder.http1().timer(TokioTimer::new());
+            if !super::header_timeout() {
+                builder.http1().header_read_timeout(None);
+            }
             builder.http2().timer(TokioTimer::new());
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -111,6 +121,13 @@ mod tokio_server {
             }
         });
     }
+}
+
+/// hyper's HTTP/1 header-read timeout (30 s by default) arms one timer per
+/// request; `GORO_HTTP_BENCH_HEADER_TIMEOUT=off` turns it off in both Rust
+/// servers, to measure what that timer costs.
+fn header_timeout() -> bool {
+    std::env::var_os("GORO_HTTP_BENCH_HEADER_TIMEOUT").is_none_or(|v| v != "off")
 }
 
 fn announce(addr: std::net::SocketAddr) {
@@ -175,13 +192,29 @@ fn cpu_seconds(pid: u32) -> f64 {
 struct WrkRun {
     req_per_s: f64,
     requests: f64,
+    /// wrk's own user + system CPU seconds over the run.
+    client_cpu: f64,
+}
+
+/// User + system CPU seconds of this process's reaped children so far.
+fn children_cpu_seconds() -> f64 {
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable `rusage` for the call to fill.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(ru.ru_utime) + secs(ru.ru_stime)
 }
 
 fn wrk(url: &str, secs: u32) -> WrkRun {
+    // wrk is the only child reaped during the run, so the growth of the
+    // children's CPU time is wrk's.
+    let cpu_before = children_cpu_seconds();
     let out = Command::new("wrk")
         .args(["-t1", "-c64", &format!("-d{secs}s"), url])
         .output()
         .expect("running wrk");
+    let client_cpu = children_cpu_seconds() - cpu_before;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         !text.contains("Non-2xx") && !text.contains("Socket errors"),
@@ -204,6 +237,7 @@ fn wrk(url: &str, secs: u32) -> WrkRun {
     WrkRun {
         req_per_s,
         requests,
+        client_cpu,
     }
 }
 
@@ -226,7 +260,8 @@ fn h2load(url: &str) -> Option<f64> {
 
 /// System calls per request: strace attached to the server for a 2 s run.
 fn syscalls_per_request(server: &Server) -> Option<f64> {
-    let out_file = std::env::temp_dir().join(format!("goro-http-strace-{}", server.name));
+    // The server's name has a '/' in it ("go net/http"): name the file by pid.
+    let out_file = std::env::temp_dir().join(format!("goro-http-strace-{}", server.child.id()));
     let mut strace = Command::new("strace")
         .args(["-c", "-f", "-o"])
         .arg(&out_file)
@@ -320,19 +355,21 @@ fn main() {
     let n = servers.len();
     let mut rps = vec![Vec::new(); n];
     let mut cpu_us = vec![Vec::new(); n];
+    let mut wrk_us = vec![Vec::new(); n];
     for round in 0..ROUNDS {
         for (i, s) in servers.iter().enumerate() {
             let before = cpu_seconds(s.child.id());
             let run = wrk(&s.url, 5);
             let after = cpu_seconds(s.child.id());
+            let server_us = (after - before) * 1e6 / run.requests;
+            let client_us = run.client_cpu * 1e6 / run.requests;
             println!(
-                "round {round} {:<12} {:>10.0} req/s  {:>6.2} µs CPU/req",
-                s.name,
-                run.req_per_s,
-                (after - before) * 1e6 / run.requests
+                "round {round} {:<12} {:>10.0} req/s  {:>6.2} µs server CPU/req  {:>6.2} µs wrk CPU/req",
+                s.name, run.req_per_s, server_us, client_us
             );
             rps[i].push(run.req_per_s);
-            cpu_us[i].push((after - before) * 1e6 / run.requests);
+            cpu_us[i].push(server_us);
+            wrk_us[i].push(client_us);
         }
     }
 
@@ -360,14 +397,15 @@ fn main() {
 
     println!();
     println!(
-        "{:<12} {:>12} {:>14} {:>14} {:>14}",
-        "server", "req/s (med)", "µs CPU/req", "syscalls/req", "h2 req/s (med)"
+        "{:<12} {:>12} {:>14} {:>14} {:>14} {:>14}",
+        "server", "req/s (med)", "µs CPU/req", "wrk µs CPU/req", "syscalls/req", "h2 req/s (med)"
     );
     let mut med_rps = Vec::new();
     let mut med_h2 = Vec::new();
     for i in 0..n {
         let r = median(&mut rps[i]);
         let c = median(&mut cpu_us[i]);
+        let w = median(&mut wrk_us[i]);
         let h = if h2[i].is_empty() {
             None
         } else {
@@ -376,10 +414,11 @@ fn main() {
         med_rps.push(r);
         med_h2.push(h);
         println!(
-            "{:<12} {:>12.0} {:>14.2} {:>14} {:>14}",
+            "{:<12} {:>12.0} {:>14.2} {:>14.2} {:>14} {:>14}",
             servers[i].name,
             r,
             c,
+            w,
             sys[i].map_or("-".into(), |s| format!("{s:.2}")),
             h.map_or("-".into(), |h| format!("{h:.0}")),
         );
@@ -398,7 +437,4 @@ fn main() {
     if let (Some(g), Some(t)) = (med_h2[0], med_h2[1]) {
         println!("goro / tokio, HTTP/2 req/s:   {:.2} (target >= 1.1)", g / t);
     }
-    // Leave a moment for the servers' sockets to drain before they are
-    // killed (only cosmetic: no figure is taken after this).
-    std::thread::sleep(Duration::from_millis(10));
 }
