@@ -7,6 +7,7 @@ use bytes::Bytes;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use goro::hyper::{Connector, GoroExecutor, GoroIo, GoroTimer};
 use http_body_util::Empty;
+use hyper::body::Incoming;
 use hyper::rt::{Executor, Timer};
 use hyper::Request;
 use hyper_util::client::legacy::Client;
@@ -136,5 +137,70 @@ fn timer_reset_rearms_the_same_sleep() {
         goro::time::timeout(Duration::from_secs(20), sleep)
             .await
             .expect("the reset sleep did not fire");
+    });
+}
+
+#[test]
+fn client_over_http2_streams_10_mib_and_multiplexes_one_connection() {
+    rt(2).block_on(async {
+        let server = serve(builder(None)).await;
+        // HTTP/2 in the pooled client: hyper spawns the connection and its
+        // streams through `GoroExecutor` (`Http2ClientConnExec`).
+        let client: Client<Connector, Body> = Client::builder(GoroExecutor::new())
+            .timer(GoroTimer::new())
+            .http2_only(true)
+            .build(Connector::new());
+        let uri = format!("http://{}/echo", server.addr);
+        let len = 10 << 20;
+        let res = client
+            .request(Request::post(&uri).body(streamed(len)).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.version(), hyper::Version::HTTP_2);
+        let body = body_bytes(res).await;
+        assert!(body[..] == pattern(len)[..], "the 10 MiB body differs");
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (client, uri) = (client.clone(), uri.clone());
+            tasks.push(goro::spawn(async move {
+                let req = Request::post(&uri).body(full(format!("{i}"))).unwrap();
+                body_bytes(client.request(req).await.unwrap()).await
+            }));
+        }
+        for (i, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap(), format!("{i}"));
+        }
+        // The connection was pooled before the concurrent requests began,
+        // and HTTP/2 shares it: every request rode the first connection.
+        assert_eq!(server.stats.accepted.load(Ordering::Relaxed), 1);
+    });
+}
+
+#[test]
+fn http1_over_a_unix_stream() {
+    rt(2).block_on(async {
+        let (a, b) = goro::net::UnixStream::pair().unwrap();
+        let server = goro::spawn(async move {
+            let echo = hyper::service::service_fn(|req: Request<Incoming>| async move {
+                Ok::<_, std::convert::Infallible>(hyper::Response::new(req.into_body()))
+            });
+            hyper::server::conn::http1::Builder::new()
+                .serve_connection(GoroIo::new(a), echo)
+                .await
+        });
+        let (mut send, conn) = hyper::client::conn::http1::handshake(GoroIo::new(b))
+            .await
+            .unwrap();
+        let conn = goro::spawn(conn);
+        for len in [1, 1 << 20] {
+            send.ready().await.unwrap();
+            let req = Request::post("/").body(streamed(len)).unwrap();
+            let body = body_bytes(send.send_request(req).await.unwrap()).await;
+            assert!(body[..] == pattern(len)[..], "body of {len} bytes differs");
+        }
+        // Closing the client side ends both connections cleanly.
+        drop(send);
+        conn.await.unwrap().unwrap();
+        server.await.unwrap().unwrap();
     });
 }

@@ -1,0 +1,3 @@
+module goro/benches/go/http
+
+go 1.19
