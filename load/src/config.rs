@@ -72,11 +72,6 @@ impl StopHandle {
         // Relaxed: see `stop`.
         self.0.load(Ordering::Relaxed)
     }
-
-    /// The flag itself, for a signal handler that must not allocate.
-    pub fn flag(&self) -> &Arc<AtomicBool> {
-        &self.0
-    }
 }
 
 /// The HTTP target, parsed and checked.

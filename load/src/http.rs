@@ -22,12 +22,12 @@ use http::{header, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
+use goro::hyper::{GoroExecutor, GoroIo};
 use goro::net::TcpStream;
 use goro::task::JoinHandle;
 
 use crate::engine::{Driver, Run};
 use crate::hist::{ErrorKind, Times};
-use crate::io::{Exec, Io};
 use crate::Config;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(10);
@@ -213,7 +213,7 @@ async fn http1_task(run: Arc<Run>, http: Arc<Http>) {
         }
         first = false;
         let Ok((mut sender, conn)) =
-            hyper::client::conn::http1::handshake::<_, Full<Bytes>>(Io(stream)).await
+            hyper::client::conn::http1::handshake::<_, Full<Bytes>>(GoroIo::new(stream)).await
         else {
             run.record_error(ErrorKind::Other, run.now());
             continue;
@@ -279,8 +279,11 @@ async fn http2_task(run: Arc<Run>, http: Arc<Http>) {
             run.record_reconnect();
         }
         first = false;
-        let Ok((sender, conn)) =
-            hyper::client::conn::http2::handshake::<_, _, Full<Bytes>>(Exec, Io(stream)).await
+        let Ok((sender, conn)) = hyper::client::conn::http2::handshake::<_, _, Full<Bytes>>(
+            GoroExecutor::new(),
+            GoroIo::new(stream),
+        )
+        .await
         else {
             run.record_error(ErrorKind::Other, run.now());
             run.sleep_within(BACKOFF_MIN).await;

@@ -50,7 +50,6 @@ mod error;
 pub mod hist;
 pub mod hlog;
 mod http;
-mod io;
 mod report;
 pub mod schedule;
 

@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::Parser;
@@ -165,22 +164,26 @@ fn config(cli: &Cli) -> Result<Config, String> {
     Ok(cfg)
 }
 
-/// Ctrl-C sets the run's stop switch; a second Ctrl-C exits at once.
+/// Ctrl-C sets the run's stop switch (the run ends at its next check and prints its report); a
+/// second Ctrl-C exits at once with status 130. Runs as a goro task for the life of the run.
 fn on_ctrl_c(cfg: &Config) {
-    let flag = cfg.stop.flag().clone();
-    let handler = move || {
-        // Relaxed: the run polls the flag; no data is published through it.
-        if flag.swap(true, Ordering::Relaxed) {
-            // SAFETY: _exit is async-signal-safe and ends the process without running
-            // destructors, which is what a second Ctrl-C asks for.
-            unsafe { libc::_exit(130) };
+    let stop = cfg.stop.clone();
+    let mut sig = match goro::signal::unix::signal(goro::signal::unix::SignalKind::interrupt()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("goro-load: cannot listen for Ctrl-C ({e}); Ctrl-C will not print a report");
+            return;
         }
     };
-    // SAFETY: the handler only swaps an atomic flag and may call _exit, both async-signal-safe;
-    // it neither allocates nor locks.
-    if unsafe { signal_hook_registry::register(libc::SIGINT, handler) }.is_err() {
-        eprintln!("goro-load: cannot install the Ctrl-C handler; Ctrl-C will not print a report");
-    }
+    drop(goro::spawn(async move {
+        if sig.recv().await.is_none() {
+            return;
+        }
+        stop.stop();
+        if sig.recv().await.is_some() {
+            std::process::exit(130);
+        }
+    }));
 }
 
 fn print(report: &Report, json: bool) {
@@ -235,8 +238,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    on_ctrl_c(&cfg);
-    match rt.block_on(goro_load::run(cfg)) {
+    let run = async move {
+        // The listener is made inside the runtime (it registers with goro's reactor) and before
+        // the first request goes out.
+        on_ctrl_c(&cfg);
+        goro_load::run(cfg).await
+    };
+    match rt.block_on(run) {
         Ok(report) => {
             print(&report, cli.json);
             exit_for(&report)
