@@ -121,11 +121,18 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, detail: bool) -> String 
         c.parks.load(Relaxed) > c.unparks.load(Relaxed)
     };
     let searching_m = |i: usize| shared.counters[i].searching.load(Relaxed);
-    let idle = (0..workers).filter(|&i| parked(i)).count();
-    let searching = (0..workers).filter(|&i| searching_m(i)).count();
+    // Each flag is read once, so the summary's counts and the per-M lines
+    // of one report agree with each other.
+    let parked: Vec<bool> = (0..workers).map(parked).collect();
+    let searching_m: Vec<bool> = (0..workers).map(searching_m).collect();
+    let idle = parked.iter().filter(|&&p| p).count();
+    let searching = searching_m.iter().filter(|&&s| s).count();
     let (pool, pool_idle) = shared.blocking.thread_counts();
     // Worker Ms, sysmon, and the blocking pool's threads.
     let threads = workers + 1 + pool;
+    // Each ring's length is read once, so the summary's `[...]` and the
+    // per-P lines of one report agree with each other.
+    let queues: Vec<usize> = shared.remotes.iter().map(|r| r.steal.len()).collect();
     let mut out = String::with_capacity(128 + workers * 96);
     let _ = write!(
         out,
@@ -135,9 +142,9 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, detail: bool) -> String 
         pool - pool_idle,
         shared.injector.len(),
     );
-    for (i, r) in shared.remotes.iter().enumerate() {
+    for (i, len) in queues.iter().enumerate() {
         let sep = if i == 0 { "" } else { " " };
-        let _ = write!(out, "{sep}{}", r.steal.len());
+        let _ = write!(out, "{sep}{len}");
     }
     let _ = writeln!(out, "] tasks={}", shared.num_alive_tasks());
     if detail {
@@ -145,7 +152,7 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, detail: bool) -> String 
             let _ = writeln!(
                 out,
                 "  P{i}: m={i} queue={} runnext={} tick={}",
-                r.steal.len(),
+                queues[i],
                 u8::from(!r.runnext.is_empty()),
                 shared.counters[i].polls.load(Relaxed),
             );
@@ -154,8 +161,8 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, detail: bool) -> String 
             let _ = writeln!(
                 out,
                 "  M{i}: p={i} parked={} spinning={}",
-                u8::from(parked(i)),
-                u8::from(searching_m(i)),
+                u8::from(parked[i]),
+                u8::from(searching_m[i]),
             );
         }
     }
