@@ -98,12 +98,13 @@ fn two_workers_steal_under_load() {
         .build()
         .unwrap();
     let h = rt.handle().clone();
-    // One task fills its own P's queue with CPU work (about 100 ms in all):
-    // the other worker can only get it by stealing.
+    // One task fills its own P's queue with CPU work (about 100 ms in all),
+    // fewer tasks than the 256-slot ring holds so none overflows to the
+    // injector: the other worker can only get them by stealing.
     rt.block_on(async {
         goro_executor::spawn(async {
-            let hs: Vec<_> = (0..2000)
-                .map(|_| goro_executor::spawn(async { spin(Duration::from_micros(50)) }))
+            let hs: Vec<_> = (0..200)
+                .map(|_| goro_executor::spawn(async { spin(Duration::from_micros(500)) }))
                 .collect();
             for h in hs {
                 h.await.unwrap();
@@ -117,7 +118,7 @@ fn two_workers_steal_under_load() {
     let stolen = total(&m, |w| w.steal_count);
     assert!(ops >= 1, "no steal in 100 ms of queued work: {m:?}");
     assert!(stolen >= ops, "{m:?}");
-    assert!(total(&m, |w| w.poll_count) >= 2001, "{m:?}");
+    assert!(total(&m, |w| w.poll_count) >= 201, "{m:?}");
     let busy: Duration = m.workers.iter().map(|w| w.busy_duration).sum();
     assert!(busy >= Duration::from_millis(50), "{m:?}");
     assert!(m
