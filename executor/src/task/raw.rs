@@ -213,9 +213,11 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         })
     }));
     let yielded = scope.finish();
+    // Taken whatever the poll returned, so no reason outlives its poll.
+    let reason = goro_coop::take_wait_reason_u8();
     let output = match polled {
         Ok(Poll::Pending) => {
-            wait::store(&cell.header, goro_coop::take_wait_reason());
+            wait::store(&cell.header, reason);
             match cell.header.state.transition_to_idle(yielded) {
                 ToIdle::Idle => {}
                 // SAFETY: the poller's reference passes to the Notified.

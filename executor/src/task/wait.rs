@@ -71,11 +71,13 @@ pub(crate) fn now_ms() -> u64 {
 /// Records that the task of `h` parks now for `reason`. Called by the
 /// holder of RUNNING.
 #[inline]
-pub(crate) fn store(h: &Header, reason: WaitReason) {
+pub(crate) fn store(h: &Header, reason: u8) {
     // Relaxed (both): diagnostics that publish nothing; a dump may pair a
     // new reason with an old time for one instant, which it can live with.
     h.wait_since.store(now_ms() as u32, Ordering::Relaxed);
-    h.wait_reason.store(reason as u8, Ordering::Relaxed);
+    // `reason` comes from `set_wait_reason`, a `WaitReason`: below
+    // BLOCKING_TASK (asserted in the tests).
+    h.wait_reason.store(reason, Ordering::Relaxed);
 }
 
 /// Marks a fresh blocking-pool job (before its record is shared).
