@@ -217,7 +217,14 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let reason = goro_coop::take_wait_reason_u8();
     let output = match polled {
         Ok(Poll::Pending) => {
-            wait::store(&cell.header, reason);
+            if !yielded {
+                // A yielding task is requeued, never parked: dumps read the
+                // wait fields only of parked tasks, so `yield_now` (the
+                // shortest path through here) skips the stores. They come
+                // before the transition: once idle, another thread may poll
+                // the task and store its own.
+                wait::store(&cell.header, reason);
+            }
             match cell.header.state.transition_to_idle(yielded) {
                 ToIdle::Idle => {}
                 // SAFETY: the poller's reference passes to the Notified.
