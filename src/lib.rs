@@ -28,7 +28,7 @@
 /// `Pending` once, so the task yields. See the `goro-coop` crate for the
 /// design; the budget itself is managed by the runtime.
 pub mod coop {
-    pub use goro_coop::{consume_budget, unconstrained};
+    pub use goro_coop::{consume_budget, set_wait_reason, unconstrained, WaitReason};
 }
 pub use goro_executor::{block_on, runtime, spawn, task, task_local};
 pub use goro_io as io;

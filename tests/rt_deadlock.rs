@@ -201,3 +201,22 @@ fn zero_grace_is_rejected() {
         .unwrap_err();
     assert!(err.to_string().contains("deadlock_grace"), "{err}");
 }
+
+#[test]
+fn report_prints_and_the_program_goes_on() {
+    // Asleep for several grace periods (reported on stderr), then woken
+    // from outside: Report must not stop the program.
+    let rt = Builder::new_current_thread()
+        .on_deadlock(Deadlock::Report)
+        .deadlock_grace(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let (tx, rx) = goro::chan::bounded::<u8>(0);
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        tx.send_blocking(5).unwrap();
+    });
+    let got = rt.block_on(async move { goro::spawn(async move { rx.recv().await }).await });
+    assert_eq!(got.unwrap(), Some(5));
+    t.join().unwrap();
+}

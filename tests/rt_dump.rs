@@ -86,10 +86,14 @@ fn dump_shows_names_parents_and_wait_reasons() {
     ];
     let d = dump_until(&h, |d| {
         expect.iter().all(|(n, r)| reason_of(d, n) == Some(*r))
-            && d.tasks()
-                .iter()
-                .filter(|t| t.name() != Some("job"))
-                .all(|t| t.status() == TaskStatus::Waiting)
+            && d.tasks().iter().all(|t| {
+                t.status()
+                    == if t.name() == Some("job") {
+                        TaskStatus::Running
+                    } else {
+                        TaskStatus::Waiting
+                    }
+            })
     });
     let text = d.to_string();
     let find = |n: &str| d.tasks().iter().find(|t| t.name() == Some(n)).unwrap();
@@ -154,4 +158,74 @@ fn dump_of_100_000_parked_tasks_is_quick() {
         "dump of {N} tasks took {took:?}"
     );
     eprintln!("dump of {N} parked tasks: {took:?}");
+}
+
+/// Runs in a child process (the same test binary): SIGQUIT must print the
+/// dump to stderr and leave the program running.
+#[cfg(unix)]
+#[test]
+fn sigquit_prints_the_dump_and_the_program_goes_on() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    const NAME: &str = "sigquit_prints_the_dump_and_the_program_goes_on";
+    if std::env::var_os("GORO_SIGQUIT_CHILD").is_some() {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(1)
+            .dump_on_sigquit(true)
+            .build()
+            .unwrap();
+        let _g = rt.enter();
+        goro::task::Builder::new()
+            .name("sleepy")
+            .spawn(goro::time::sleep(Duration::from_secs(3600)))
+            .unwrap();
+        dump_until(rt.handle(), |d| {
+            reason_of(d, "sleepy") == Some(WaitReason::Sleep)
+        });
+        println!("ready");
+        std::io::stdout().flush().unwrap();
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).unwrap();
+        println!("alive");
+        return;
+    }
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+        .env("GORO_SIGQUIT_CHILD", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<(bool, String)>();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let tx2 = tx.clone();
+    let t1 = std::thread::spawn(move || {
+        for l in out.lines().map_while(Result::ok) {
+            let _ = tx.send((true, l));
+        }
+    });
+    let t2 = std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            let _ = tx2.send((false, l));
+        }
+    });
+    let wait_for = |stdout: bool, what: &str| loop {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok((s, l)) if s == stdout && l.contains(what) => return,
+            Ok(_) => {}
+            Err(e) => panic!("never saw {what:?}: {e}"),
+        }
+    };
+    wait_for(true, "ready");
+    // SAFETY: kill(2) with a live child's pid and a valid signal number.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGQUIT) };
+    assert_eq!(rc, 0);
+    wait_for(false, "\"sleepy\" [sleep, ");
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    wait_for(true, "alive");
+    assert!(child.wait().unwrap().success());
+    t1.join().unwrap();
+    t2.join().unwrap();
 }

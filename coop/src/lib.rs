@@ -45,9 +45,10 @@ thread_local! {
     /// units left in the current task poll. Only this thread touches it.
     static BUDGET: Cell<Option<u8>> = const { Cell::new(None) };
     /// The [`WaitReason`] the future being polled gave last (as its `u8`).
-    /// Reset by [`with_budget`] when a task poll starts, taken by the
-    /// executor with [`take_wait_reason`] when the poll returns `Pending`.
-    /// Only this thread touches it.
+    /// Taken (and so cleared) by goro's executor after every poll of a
+    /// task or of a `block_on` future, whatever the poll returned, so that
+    /// a reason never outlives the poll that set it. Only this thread
+    /// touches it.
     static WAIT: Cell<u8> = const { Cell::new(0) };
 }
 
@@ -76,7 +77,6 @@ fn with_budget_of<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
     }
     let prev = BUDGET.with(|b| b.replace(budget));
     let _restore = Restore(prev);
-    WAIT.with(|w| w.set(0));
     f()
 }
 
@@ -193,11 +193,18 @@ pub fn set_wait_reason(reason: WaitReason) {
     let _ = WAIT.try_with(|w| w.set(reason as u8));
 }
 
-/// The reason the current poll gave (`Idle` if none), clearing it. Called
-/// by the executor when a task poll returns `Pending`.
+/// The reason the last poll gave (`Idle` if none), clearing it. Called by
+/// the executor after each poll.
 #[inline]
 pub fn take_wait_reason() -> WaitReason {
-    WaitReason::from_u8(WAIT.try_with(|w| w.replace(0)).unwrap_or(0))
+    WaitReason::from_u8(take_wait_reason_u8())
+}
+
+/// [`take_wait_reason`] as the raw byte (`reason as u8`), for an executor
+/// that stores it as is and decodes it only when someone reads it.
+#[inline]
+pub fn take_wait_reason_u8() -> u8 {
+    WAIT.try_with(|w| w.replace(0)).unwrap_or(0)
 }
 
 /// A unit of budget taken by [`poll_proceed`]. Dropping it without calling
@@ -369,14 +376,12 @@ mod tests {
     }
 
     #[test]
-    fn wait_reason_round_trips_and_resets_per_poll() {
+    fn wait_reason_round_trips_and_the_last_one_wins() {
         for (i, r) in WaitReason::ALL.iter().enumerate() {
             assert_eq!(WaitReason::from_u8(i as u8), *r);
         }
         assert_eq!(WaitReason::from_u8(200), WaitReason::Idle);
-        set_wait_reason(WaitReason::ChanRecv);
         with_budget(|| {
-            // A stale reason from outside a task poll does not leak in.
             assert_eq!(take_wait_reason(), WaitReason::Idle);
             set_wait_reason(WaitReason::Sleep);
             set_wait_reason(WaitReason::MutexLock);

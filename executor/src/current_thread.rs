@@ -44,7 +44,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             Poll::Pending
         } else {
             let mut cx = Context::from_waker(&waker);
-            goro_coop::unconstrained(|| future.as_mut().poll(&mut cx))
+            goro_coop::unconstrained(|| poll_main(future.as_mut(), &mut cx))
         };
         if !p_free && polled.is_pending() {
             parker.park();
@@ -118,7 +118,8 @@ fn drive<F: Future>(shared: &Arc<Shared>, p: Box<Processor>, mut future: Pin<&mu
             // Budgeted like a task: this thread also runs the runtime's
             // tasks, so a block_on body that drains an always-ready
             // resource must still let them run.
-            if let Poll::Ready(out) = goro_coop::with_budget(|| future.as_mut().poll(&mut cx)) {
+            if let Poll::Ready(out) = goro_coop::with_budget(|| poll_main(future.as_mut(), &mut cx))
+            {
                 return out;
             }
         }
@@ -149,9 +150,18 @@ pub(crate) fn block_on_thread_in<F: Future>(future: F, shared: Option<&Shared>) 
     let mut future = pin!(future);
     loop {
         // The future is the only thing on this thread: no budget.
-        if let Poll::Ready(out) = goro_coop::unconstrained(|| future.as_mut().poll(&mut cx)) {
+        if let Poll::Ready(out) = goro_coop::unconstrained(|| poll_main(future.as_mut(), &mut cx)) {
             return out;
         }
         park_block_on(&watched, || parker.park());
     }
+}
+
+/// Polls a `block_on` future, dropping the wait reason it gave: the future
+/// is not a task, and the reason must not stick to the next task polled on
+/// this thread.
+fn poll_main<F: Future>(future: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    let polled = future.poll(cx);
+    let _ = goro_coop::take_wait_reason_u8();
+    polled
 }

@@ -179,8 +179,7 @@ fn task_dump(h: &Header, name: Option<&str>, now: u64) -> Option<TaskDump> {
     } else {
         TaskStatus::Waiting
     };
-    // Relaxed: a diagnostic word (see `Header::wait`).
-    let w = Wait::decode(h.wait.load(std::sync::atomic::Ordering::Relaxed));
+    let w = wait::load(h);
     let runtime_refs = 1 + usize::from(s.has_join_interest());
     Some(TaskDump {
         id: h.id,

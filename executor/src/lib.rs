@@ -32,11 +32,11 @@
 //!
 //! * *One allocation per task, Waker = task.* Waking costs a CAS on the
 //!   state word and a queue push; `wake_by_ref` does not touch the
-//!   reference count. The record is 96 bytes (a 72-byte header with
-//!   the id, spawn site, parent id and wait word that task dumps read, the
-//!   scheduler pointer, the JoinHandle's waker slot) plus a stage that holds
-//!   the future and then its `Result<Output, JoinError>`: 128 bytes for a
-//!   future that holds nothing, on 64-bit targets (asserted by
+//!   reference count. The record is 88 bytes (a 64-byte header with
+//!   the id, spawn site, parent id and wait reason and time that task
+//!   dumps read, the scheduler pointer, the JoinHandle's waker slot) plus a
+//!   stage that holds the future and then its `Result<Output, JoinError>`:
+//!   120 bytes for a future that holds nothing, on 64-bit targets (asserted by
 //!   `task::raw::tests::record_size`). Freed records are kept for reuse,
 //!   per thread and in a bounded process-wide pool (`task/free_list.rs`,
 //!   Go's `gFree`), so a spawn seldom reaches the allocator. `yield_now` on goro's own harness skips

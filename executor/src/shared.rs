@@ -195,10 +195,7 @@ impl Shared {
         R: Send + 'static,
     {
         let (raw, notified, join) = task::new_task(BlockingTask(Some(f)), self.clone(), location);
-        // Relaxed: the record is not shared yet.
-        raw.header()
-            .wait
-            .store(task::wait::blocking_job(), Ordering::Relaxed);
+        task::wait::mark_blocking_job(raw.header());
         if let Err(raw) = self.owned.insert_named(raw, name) {
             // Shut down: the handle resolves to a cancelled error.
             drop(notified);

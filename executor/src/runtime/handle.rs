@@ -81,7 +81,10 @@ impl Handle {
     ///
     /// # Panics
     /// When called from a runtime worker thread or inside another
-    /// `block_on` (it would block the thread the caller runs on).
+    /// `block_on` (it would block the thread the caller runs on); and, on a
+    /// runtime built with `on_deadlock(Deadlock::Panic)`, when every task
+    /// and this future are asleep with nothing left to wake them
+    /// (`goro: all tasks are asleep - deadlock!` and the task dump).
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let Some(_block_on) = context::enter_block_on() else {

@@ -57,7 +57,8 @@ impl Runtime {
     /// entered (so `spawn` works inside it), and returns its output.
     ///
     /// # Panics
-    /// When called from inside a goro runtime thread or another `block_on`.
+    /// When called from inside a goro runtime thread or another `block_on`,
+    /// and on a deadlock under `Deadlock::Panic` (see [`Handle::block_on`]).
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.handle.block_on(future)

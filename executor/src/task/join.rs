@@ -83,9 +83,7 @@ impl<T> Future for JoinHandle<T> {
         if out.is_ready() {
             spent.made_progress();
         } else {
-            // Relaxed: the flag is written before the record is shared.
-            let word = h.wait.load(std::sync::atomic::Ordering::Relaxed);
-            goro_coop::set_wait_reason(if word & super::wait::BLOCKING_TASK != 0 {
+            goro_coop::set_wait_reason(if super::wait::load(h).blocking_task {
                 goro_coop::WaitReason::Blocking
             } else {
                 goro_coop::WaitReason::Join

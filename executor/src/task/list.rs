@@ -3,7 +3,7 @@
 //!
 //! An intrusive doubly linked list through `Header::links`, split into
 //! shards (by task id) to keep spawning threads off each other's lock. Each
-//! shard's mutex protects the links of every task in it and the `listed`
+//! shard's mutex protects the links of every task in it and its `listed`
 //! flag; nothing else is done while it is held (no task code runs under it).
 //!
 //! Task names live here too, in a side table per shard keyed by task id:
@@ -81,7 +81,7 @@ impl OwnedTasks {
             let links = &mut *task.header().links.get();
             links.prev = None;
             links.next = shard.head;
-            links.listed = true;
+            *task.header().listed.get() = true;
             if let Some(head) = shard.head {
                 (*head.as_ref().links.get()).prev = Some(task.as_ptr());
             }
@@ -162,7 +162,8 @@ unsafe fn unlink(shard: &mut Shard, task: NonNull<Header>) -> bool {
     // SAFETY: the caller holds the lock protecting these links.
     unsafe {
         let links = &mut *task.as_ref().links.get();
-        if !links.listed {
+        let listed = &mut *task.as_ref().listed.get();
+        if !*listed {
             return false;
         }
         match links.prev {
@@ -174,7 +175,7 @@ unsafe fn unlink(shard: &mut Shard, task: NonNull<Header>) -> bool {
         }
         links.prev = None;
         links.next = None;
-        links.listed = false;
+        *listed = false;
     }
     shard.len -= 1;
     if !shard.names.is_empty() {

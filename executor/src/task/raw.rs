@@ -34,7 +34,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8};
 use std::task::{Context, Poll, Waker};
 
 /// The type-erased start of every task record.
@@ -55,11 +55,16 @@ pub(crate) struct Header {
     /// task (`block_on`'s future, a plain thread). Written once, before the
     /// record is shared.
     pub(crate) parent: Option<Id>,
-    /// Why and since when the task is parked (`wait.rs`). Written by the
-    /// holder of RUNNING when a poll returns `Pending`; read (relaxed, a
-    /// diagnostic) by dumps, which only trust it while the state word says
-    /// idle.
-    pub(crate) wait: AtomicU64,
+    /// Since when (coarse clock, ms, wrapping) and why the task is parked
+    /// (`wait.rs`). Written by the holder of RUNNING when a poll returns
+    /// `Pending`; read (relaxed, a diagnostic) by dumps, which only trust
+    /// them while the state word says idle. Two narrow fields rather than
+    /// one word: with `listed` they fill the last eight bytes of the header.
+    pub(crate) wait_since: AtomicU32,
+    pub(crate) wait_reason: AtomicU8,
+    /// Whether the task is in the owned-task list; only touched with the
+    /// lock of its list shard (see `list.rs`).
+    pub(crate) listed: std::cell::UnsafeCell<bool>,
 }
 
 /// Owned-task list membership, protected by the shard lock.
@@ -67,7 +72,6 @@ pub(crate) struct Header {
 pub(crate) struct Links {
     pub(crate) prev: Option<NonNull<Header>>,
     pub(crate) next: Option<NonNull<Header>>,
-    pub(crate) listed: bool,
 }
 
 /// Per-future-type functions.
@@ -134,7 +138,7 @@ pub(crate) fn allocate<F, S>(
     id: Id,
     location: &'static Location<'static>,
     parent: Option<Id>,
-    wait: u64,
+    wait_reason: u8,
 ) -> NonNull<Header>
 where
     F: Future + Send + 'static,
@@ -151,7 +155,9 @@ where
             id,
             location,
             parent,
-            wait: AtomicU64::new(wait),
+            wait_since: AtomicU32::new(wait::now_ms() as u32),
+            wait_reason: AtomicU8::new(wait_reason),
+            listed: std::cell::UnsafeCell::new(false),
         },
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
@@ -207,14 +213,18 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         })
     }));
     let yielded = scope.finish();
+    // Taken whatever the poll returned, so no reason outlives its poll.
+    let reason = goro_coop::take_wait_reason_u8();
     let output = match polled {
         Ok(Poll::Pending) => {
-            // Relaxed: a diagnostic word, read only by dumps (see
-            // `Header::wait`); it publishes nothing.
-            let reason = goro_coop::take_wait_reason();
-            cell.header
-                .wait
-                .store(wait::stamp(reason), Ordering::Relaxed);
+            if !yielded {
+                // A yielding task is requeued, never parked: dumps read the
+                // wait fields only of parked tasks, so `yield_now` (the
+                // shortest path through here) skips the stores. They come
+                // before the transition: once idle, another thread may poll
+                // the task and store its own.
+                wait::store(&cell.header, reason);
+            }
             match cell.header.state.transition_to_idle(yielded) {
                 ToIdle::Idle => {}
                 // SAFETY: the poller's reference passes to the Notified.
@@ -442,19 +452,19 @@ mod tests {
     use crate::task::JoinError;
     use std::mem::size_of;
 
-    /// The figures `lib.rs` quotes, on 64-bit targets: a 72-byte header;
-    /// 96 bytes of record besides the stage (header, scheduler pointer,
+    /// The figures `lib.rs` quotes, on 64-bit targets: a 64-byte header;
+    /// 88 bytes of record besides the stage (header, scheduler pointer,
     /// join waker slot); a stage of at least 32 bytes (the output slot is a
-    /// `Result<_, JoinError>`); 128 bytes for a future that holds nothing.
+    /// `Result<_, JoinError>`); 120 bytes for a future that holds nothing.
     #[test]
     fn record_size() {
         type F = std::future::Ready<()>;
         let stage = size_of::<Stage<F>>();
         let record = size_of::<Cell<F, TaskSched>>();
-        assert_eq!(size_of::<Header>(), 72);
-        assert_eq!(record - stage, 96);
+        assert_eq!(size_of::<Header>(), 64);
+        assert_eq!(record - stage, 88);
         assert_eq!(size_of::<Result<(), JoinError>>(), 24);
         assert_eq!(stage, 32);
-        assert_eq!(record, 128);
+        assert_eq!(record, 120);
     }
 }

@@ -1,15 +1,21 @@
 //! Why a task is parked, and since when: the record's wait word and the
 //! coarse clock it is stamped with.
 //!
-//! When a poll returns `Pending`, the harness (`raw.rs`) stores one word
-//! into the record (`Header::wait`, a relaxed store; nothing else reads
-//! it but task dumps and the deadlock report):
+//! When a poll returns `Pending`, the harness (`raw.rs`) stores two
+//! narrow fields of the header (relaxed stores; nothing but task dumps and
+//! the deadlock report reads them):
 //!
 //! ```text
-//!   bits 0..8    the goro_coop::WaitReason the poll gave (0: idle)
-//!   bit  8       BLOCKING_TASK: the record is a blocking-pool job
-//!   bits 16..64  the coarse clock, in milliseconds, when it parked
+//!   wait_reason  bits 0..7: the goro_coop::WaitReason the poll gave (0: idle)
+//!                bit  7:    BLOCKING_TASK, the record is a blocking-pool job
+//!   wait_since   the coarse clock when it parked, in milliseconds, wrapping
+//!                (a wait is read as `now - since` modulo 2^32: exact for
+//!                waits under 49 days)
 //! ```
+//!
+//! Five bytes rather than one 8-byte word: beside the list's `listed`
+//! flag they fill the tail of the 64-byte header, so the record is no
+//! bigger than what the allocator hands out for it anyway.
 //!
 //! The reason comes from `goro_coop::take_wait_reason`: the resource that
 //! returned `Pending` wrote it into a thread-local (the reactor, channels
@@ -29,15 +35,15 @@
 //! most the gap between two ticks (on a busy runtime, 61 polls or one
 //! sysmon interval).
 
+use super::raw::Header;
 use goro_coop::WaitReason;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Set on the wait word of blocking-pool jobs (their reason stays
+/// Set in `wait_reason` of blocking-pool jobs (their reason stays
 /// `Blocking`: a job is never `Pending`).
-pub(crate) const BLOCKING_TASK: u64 = 1 << 8;
-const TIME_SHIFT: u32 = 16;
+const BLOCKING_TASK: u8 = 1 << 7;
 
 /// Milliseconds since [`epoch`], as of the last [`tick`].
 static NOW_MS: AtomicU64 = AtomicU64::new(0);
@@ -62,37 +68,50 @@ pub(crate) fn now_ms() -> u64 {
     NOW_MS.load(Ordering::Relaxed)
 }
 
-/// The wait word of a task that parks now for `reason`.
+/// Records that the task of `h` parks now for `reason`. Called by the
+/// holder of RUNNING.
 #[inline]
-pub(crate) fn stamp(reason: WaitReason) -> u64 {
-    (now_ms() << TIME_SHIFT) | reason as u64
+pub(crate) fn store(h: &Header, reason: u8) {
+    // Relaxed (both): diagnostics that publish nothing; a dump may pair a
+    // new reason with an old time for one instant, which it can live with.
+    h.wait_since.store(now_ms() as u32, Ordering::Relaxed);
+    // `reason` comes from `set_wait_reason`, a `WaitReason`: below
+    // BLOCKING_TASK (asserted in the tests).
+    h.wait_reason.store(reason, Ordering::Relaxed);
 }
 
-/// The wait word of a fresh blocking-pool job.
-pub(crate) fn blocking_job() -> u64 {
-    (now_ms() << TIME_SHIFT) | BLOCKING_TASK | WaitReason::Blocking as u64
+/// Marks a fresh blocking-pool job (before its record is shared).
+pub(crate) fn mark_blocking_job(h: &Header) {
+    // Relaxed: the record is not shared yet; publishing it orders this.
+    h.wait_reason.store(
+        BLOCKING_TASK | WaitReason::Blocking as u8,
+        Ordering::Relaxed,
+    );
 }
 
-/// A decoded wait word.
+/// The wait fields of `h`.
+pub(crate) fn load(h: &Header) -> Wait {
+    // Relaxed: see `store`.
+    let reason = h.wait_reason.load(Ordering::Relaxed);
+    Wait {
+        reason: WaitReason::from_u8(reason & !BLOCKING_TASK),
+        blocking_task: reason & BLOCKING_TASK != 0,
+        since_ms: h.wait_since.load(Ordering::Relaxed),
+    }
+}
+
+/// A task's decoded wait fields.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Wait {
     pub(crate) reason: WaitReason,
     pub(crate) blocking_task: bool,
-    pub(crate) since_ms: u64,
+    pub(crate) since_ms: u32,
 }
 
 impl Wait {
-    pub(crate) fn decode(word: u64) -> Wait {
-        Wait {
-            reason: WaitReason::from_u8(word as u8),
-            blocking_task: word & BLOCKING_TASK != 0,
-            since_ms: word >> TIME_SHIFT,
-        }
-    }
-
     /// How long ago it parked, by a clock just ticked.
     pub(crate) fn elapsed(&self, now_ms: u64) -> Duration {
-        Duration::from_millis(now_ms.saturating_sub(self.since_ms))
+        Duration::from_millis(u64::from((now_ms as u32).wrapping_sub(self.since_ms)))
     }
 }
 
@@ -101,14 +120,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn word_round_trips() {
-        tick();
-        let w = Wait::decode(stamp(WaitReason::ChanSend));
-        assert_eq!(w.reason, WaitReason::ChanSend);
-        assert!(!w.blocking_task);
-        assert!(w.since_ms <= now_ms());
-        let b = Wait::decode(blocking_job());
-        assert_eq!(b.reason, WaitReason::Blocking);
-        assert!(b.blocking_task);
+    fn elapsed_wraps_like_the_stamp() {
+        let w = Wait {
+            reason: WaitReason::Sleep,
+            blocking_task: false,
+            since_ms: u32::MAX - 9,
+        };
+        assert_eq!(w.elapsed((1 << 32) + 10), Duration::from_millis(20));
+        assert!(WaitReason::ALL.len() < usize::from(BLOCKING_TASK));
     }
 }
