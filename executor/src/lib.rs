@@ -93,6 +93,7 @@
 mod blocking;
 mod context;
 mod current_thread;
+mod hooks;
 mod idle;
 mod injector;
 mod loom;

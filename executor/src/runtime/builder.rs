@@ -2,6 +2,7 @@
 
 use super::{Handle, Runtime};
 use crate::blocking::BlockingPool;
+use crate::hooks::{Hooks, PollHooks, TaskMeta, UnhandledPanic};
 use crate::shared::{Config, Shared};
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,6 +24,8 @@ pub struct Builder {
     lifo_enabled: bool,
     max_blocking_threads: usize,
     keep_alive: Duration,
+    hooks: Hooks,
+    unhandled_panic: UnhandledPanic,
 }
 
 /// Overrides the default worker count of multi-thread runtimes.
@@ -52,6 +55,8 @@ impl Builder {
             lifo_enabled: true,
             max_blocking_threads: 512,
             keep_alive: Duration::from_secs(10),
+            hooks: Hooks::default(),
+            unhandled_panic: UnhandledPanic::Ignore,
         }
     }
 
@@ -127,6 +132,62 @@ impl Builder {
         self
     }
 
+    /// What to do when a spawned task panics (default
+    /// [`UnhandledPanic::Ignore`]); both flavors.
+    pub fn unhandled_panic(&mut self, policy: UnhandledPanic) -> &mut Self {
+        self.unhandled_panic = policy;
+        self
+    }
+
+    /// Runs `f` for every task spawned on the runtime (`spawn` and
+    /// `spawn_blocking`), on the spawning thread, before the task can run.
+    pub fn on_task_spawn(
+        &mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.hooks.spawn = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` when a task completes, is cancelled or panics, on the
+    /// thread that finished it, after its output is stored.
+    pub fn on_task_terminate(
+        &mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.hooks.terminate = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on the worker before every poll of a task (not of a
+    /// `block_on` future, nor of blocking-pool jobs).
+    pub fn on_before_task_poll(
+        &mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.poll_hooks().before = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on the worker after every poll of a task (see
+    /// [`on_before_task_poll`](Self::on_before_task_poll)).
+    pub fn on_after_task_poll(
+        &mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.poll_hooks().after = Some(Arc::new(f));
+        self
+    }
+
+    fn poll_hooks(&mut self) -> &mut PollHooks {
+        self.hooks.poll.get_or_insert_with(|| {
+            Box::new(PollHooks {
+                before: None,
+                after: None,
+            })
+        })
+    }
+
     fn num_workers(&self) -> io::Result<usize> {
         if self.current_thread {
             return Ok(1);
@@ -178,6 +239,17 @@ impl Builder {
             event_interval: self.event_interval,
             lifo_enabled: self.lifo_enabled,
             current_thread: self.current_thread,
+            hooks: Hooks {
+                spawn: self.hooks.spawn.clone(),
+                terminate: self.hooks.terminate.clone(),
+                poll: self.hooks.poll.as_ref().map(|p| {
+                    Box::new(PollHooks {
+                        before: p.before.clone(),
+                        after: p.after.clone(),
+                    })
+                }),
+            },
+            unhandled_panic: self.unhandled_panic,
         };
         // Read once per runtime, at its start (see trace.rs).
         let debug = crate::trace::from_env();

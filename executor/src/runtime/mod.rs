@@ -8,6 +8,7 @@
 mod builder;
 mod handle;
 
+pub use crate::hooks::{TaskMeta, UnhandledPanic};
 pub use crate::metrics::{RuntimeMetrics, WorkerMetrics};
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle};
