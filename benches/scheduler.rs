@@ -13,6 +13,7 @@
 //! measures one runtime's samples after the other's, so its ratios move
 //! with those phases, while the interleaved ratios do not. Read the
 //! interleaved table first. `SCHED_CRITERION=0` skips criterion's groups.
+//! `SCHED_EMPTY_HOOKS=1` installs empty poll hooks on goro's runtime.
 //!
 //! Each workload is one criterion group holding the same code on three
 //! runtimes, measured in the same run, one after the other:
@@ -69,10 +70,16 @@ struct Arms {
 impl Arms {
     fn new() -> Arms {
         Arms {
-            goro_mt: goro::runtime::Builder::new_multi_thread()
-                .worker_threads(WORKERS)
-                .build()
-                .expect("goro runtime"),
+            goro_mt: {
+                let mut b = goro::runtime::Builder::new_multi_thread();
+                b.worker_threads(WORKERS);
+                // SCHED_EMPTY_HOOKS=1: both poll hooks installed, doing
+                // nothing (their cost; see docs/benchmarks.md).
+                if std::env::var_os("SCHED_EMPTY_HOOKS").is_some_and(|v| v == "1") {
+                    b.on_before_task_poll(|_| {}).on_after_task_poll(|_| {});
+                }
+                b.build().expect("goro runtime")
+            },
             tokio_mt: tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(WORKERS)
                 .build()

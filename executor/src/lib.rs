@@ -81,7 +81,10 @@
 //! `queue/` (local ring) · `shared.rs` (per-runtime state, its creation and
 //! shutdown) · `context.rs` (the thread's runtime context: every
 //! thread-local but the task-record cache) · `sysmon.rs` (reactor-poll
-//! flag) · `blocking.rs` (spawn_blocking pool).
+//! flag, schedtrace) · `blocking.rs` (spawn_blocking pool) · `metrics.rs`
+//! (per-P counters behind `Handle::metrics`) · `trace.rs` (`GORO_DEBUG`
+//! schedtrace) · `hooks.rs` (task hooks, unhandled-panic policy). See
+//! `docs/debugging.md`.
 //!
 //! The API layer: `runtime/` (Runtime, Builder, Handle) and this file's
 //! `spawn` and `block_on`. Imports go one way, from the API into the core;
@@ -96,6 +99,7 @@ mod context;
 mod current_thread;
 mod deadlock;
 mod dump;
+mod hooks;
 mod idle;
 mod injector;
 mod loom;

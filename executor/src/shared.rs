@@ -33,6 +33,9 @@ pub(crate) struct Config {
     /// What to do when every task is asleep, and after how long.
     pub(crate) deadlock: crate::deadlock::Deadlock,
     pub(crate) deadlock_grace: Duration,
+    /// Task hooks (see `hooks.rs`).
+    pub(crate) hooks: crate::hooks::Hooks,
+    pub(crate) unhandled_panic: crate::hooks::UnhandledPanic,
 }
 
 pub(crate) struct Shared {
@@ -66,6 +69,12 @@ pub(crate) struct Shared {
     /// Spawns from threads that hold no P (and every `spawn_blocking`): the
     /// only counter written by many threads, so an RMW.
     pub(crate) remote_spawned: std::sync::atomic::AtomicU64,
+    /// Set when a task panicked under `UnhandledPanic::ShutdownRuntime`;
+    /// `block_on` panics when it sees it.
+    pub(crate) panic_shutdown: AtomicBool,
+    /// Wakers of the `block_on` futures of a runtime with that policy, so
+    /// that a panic ends their wait.
+    pub(crate) block_on_wakers: Mutex<Vec<std::task::Waker>>,
 }
 
 impl Shared {
@@ -115,6 +124,8 @@ impl Shared {
             watch,
             counters: (0..num_ps).map(|_| Default::default()).collect(),
             remote_spawned: std::sync::atomic::AtomicU64::new(0),
+            panic_shutdown: AtomicBool::new(false),
+            block_on_wakers: Mutex::new(Vec::new()),
         });
         shared.blocking.set_runtime(Arc::downgrade(&shared));
         Ok((shared, ps))
@@ -152,6 +163,10 @@ impl Shared {
             return join;
         }
         self.count_spawn();
+        if let Some(hook) = &self.config.hooks.spawn {
+            let h = raw.header();
+            hook(&crate::hooks::TaskMeta::new(h.id, h.location));
+        }
         // Go's newproc: the new G goes to runnext.
         self.schedule_task(notified, false);
         join
@@ -204,6 +219,10 @@ impl Shared {
         }
         // Relaxed: a statistic (see metrics.rs).
         self.remote_spawned.fetch_add(1, Ordering::Relaxed);
+        if let Some(hook) = &self.config.hooks.spawn {
+            let h = raw.header();
+            hook(&crate::hooks::TaskMeta::new(h.id, h.location));
+        }
         self.blocking.submit_task(notified);
         join
     }
@@ -399,6 +418,34 @@ impl Shared {
         p
     }
 
+    /// A task completed: runs the terminate hook and takes it off the
+    /// owned list (`Schedule::release`).
+    fn release_task(&self, task: RawTask) -> bool {
+        if let Some(hook) = &self.config.hooks.terminate {
+            let h = task.header();
+            hook(&crate::hooks::TaskMeta::new(h.id, h.location));
+        }
+        self.owned.remove(task)
+    }
+
+    /// A task's poll panicked (`Schedule::panicked`): under
+    /// `UnhandledPanic::ShutdownRuntime`, stop the workers and wake every
+    /// `block_on`, which then panics. The rest of the shutdown (joining
+    /// the workers, dropping the remaining tasks) happens when the
+    /// `Runtime` is dropped, on the thread that owns it.
+    fn task_panicked(&self) {
+        if self.config.unhandled_panic != crate::hooks::UnhandledPanic::ShutdownRuntime {
+            return;
+        }
+        // Release: pairs with the Acquire in `block_on`'s check.
+        self.panic_shutdown.store(true, Ordering::Release);
+        // Release: pairs with `is_shutdown`; the Ms stop after this poll.
+        self.shutdown.store(true, Ordering::Release);
+        self.unpark_all();
+        let wakers = std::mem::take(&mut *self.block_on_wakers.lock().unwrap());
+        wakers.into_iter().for_each(std::task::Waker::wake);
+    }
+
     /// See `Handle::metrics`.
     pub(crate) fn metrics(&self) -> crate::metrics::RuntimeMetrics {
         let workers: Vec<_> = self
@@ -484,7 +531,11 @@ impl Schedule for TaskSched {
     }
 
     fn release(&self, task: RawTask) -> bool {
-        self.shared().owned.remove(task)
+        self.shared().release_task(task)
+    }
+
+    fn panicked(&self) {
+        self.shared().task_panicked();
     }
 }
 
@@ -500,6 +551,10 @@ impl Schedule for Arc<Shared> {
     }
 
     fn release(&self, task: RawTask) -> bool {
-        self.owned.remove(task)
+        self.release_task(task)
+    }
+
+    fn panicked(&self) {
+        self.task_panicked();
     }
 }

@@ -177,12 +177,36 @@ impl<'a> Machine<'a> {
     pub(crate) fn run(&self, task: Notified) {
         let counters = &self.shared.counters[self.index];
         bump(&counters.polls, 1);
+        if let Some(hooks) = &self.shared.config.hooks.poll {
+            return self.run_hooked(task, hooks);
+        }
         let spent = goro_coop::with_budget(|| {
             task.run();
             goro_coop::remaining() == Some(0)
         });
         if spent {
             bump(&counters.forced_yields, 1);
+        }
+    }
+
+    /// `run` with poll hooks installed (see `hooks.rs`). The meta is taken
+    /// before the poll: the record may be freed by it.
+    #[inline(never)]
+    fn run_hooked(&self, task: Notified, hooks: &crate::hooks::PollHooks) {
+        let h = task.header();
+        let meta = crate::hooks::TaskMeta::new(h.id, h.location);
+        if let Some(f) = &hooks.before {
+            f(&meta);
+        }
+        let spent = goro_coop::with_budget(|| {
+            task.run();
+            goro_coop::remaining() == Some(0)
+        });
+        if spent {
+            bump(&self.shared.counters[self.index].forced_yields, 1);
+        }
+        if let Some(f) = &hooks.after {
+            f(&meta);
         }
     }
 

@@ -3,6 +3,7 @@
 use super::{Handle, Runtime, ThreadExits};
 use crate::blocking::BlockingPool;
 use crate::deadlock::Deadlock;
+use crate::hooks::{Hooks, PollHooks, TaskMeta, UnhandledPanic};
 use crate::shared::{Config, Shared};
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +28,8 @@ pub struct Builder {
     deadlock: Deadlock,
     deadlock_grace: Duration,
     dump_on_sigquit: bool,
+    hooks: Hooks,
+    unhandled_panic: UnhandledPanic,
 }
 
 /// Overrides the default worker count of multi-thread runtimes.
@@ -59,6 +62,8 @@ impl Builder {
             deadlock: Deadlock::Ignore,
             deadlock_grace: Duration::from_secs(1),
             dump_on_sigquit: false,
+            hooks: Hooks::default(),
+            unhandled_panic: UnhandledPanic::Ignore,
         }
     }
 
@@ -166,6 +171,62 @@ impl Builder {
         self
     }
 
+    /// What to do when a spawned task panics (default
+    /// [`UnhandledPanic::Ignore`]); both flavors.
+    pub fn unhandled_panic(&mut self, policy: UnhandledPanic) -> &mut Self {
+        self.unhandled_panic = policy;
+        self
+    }
+
+    /// Runs `f` for every task spawned on the runtime (`spawn` and
+    /// `spawn_blocking`), on the spawning thread, before the task can run.
+    pub fn on_task_spawn(
+        &mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.hooks.spawn = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` when a task completes, is cancelled or panics, on the
+    /// thread that finished it, after its output is stored.
+    pub fn on_task_terminate(
+        &mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.hooks.terminate = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on the worker before every poll of a task (not of a
+    /// `block_on` future, nor of blocking-pool jobs).
+    pub fn on_before_task_poll(
+        &mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.poll_hooks().before = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on the worker after every poll of a task (see
+    /// [`on_before_task_poll`](Self::on_before_task_poll)).
+    pub fn on_after_task_poll(
+        &mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.poll_hooks().after = Some(Arc::new(f));
+        self
+    }
+
+    fn poll_hooks(&mut self) -> &mut PollHooks {
+        self.hooks.poll.get_or_insert_with(|| {
+            Box::new(PollHooks {
+                before: None,
+                after: None,
+            })
+        })
+    }
+
     fn num_workers(&self) -> io::Result<usize> {
         if self.current_thread {
             return Ok(1);
@@ -222,6 +283,17 @@ impl Builder {
             current_thread: self.current_thread,
             deadlock: self.deadlock,
             deadlock_grace: self.deadlock_grace,
+            hooks: Hooks {
+                spawn: self.hooks.spawn.clone(),
+                terminate: self.hooks.terminate.clone(),
+                poll: self.hooks.poll.as_ref().map(|p| {
+                    Box::new(PollHooks {
+                        before: p.before.clone(),
+                        after: p.after.clone(),
+                    })
+                }),
+            },
+            unhandled_panic: self.unhandled_panic,
         };
         // Read once per runtime, at its start (see trace.rs).
         let debug = crate::trace::from_env();

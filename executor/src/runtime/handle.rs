@@ -2,13 +2,17 @@
 
 use crate::context;
 use crate::current_thread;
+use crate::hooks::UnhandledPanic;
 use crate::metrics::RuntimeMetrics;
 use crate::shared::Shared;
 use crate::task::JoinHandle;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// A clonable reference to a runtime: spawn on it, block on it, enter it.
 #[derive(Clone)]
@@ -94,6 +98,17 @@ impl Handle {
             );
         };
         let _enter = self.enter();
+        if self.shared.config.unhandled_panic == UnhandledPanic::ShutdownRuntime {
+            let future = PanicWatch {
+                shared: &self.shared,
+                future,
+            };
+            return if self.shared.config.current_thread {
+                current_thread::block_on(&self.shared, future)
+            } else {
+                current_thread::block_on_thread(future)
+            };
+        }
         if self.shared.config.current_thread {
             current_thread::block_on(&self.shared, future)
         } else {
@@ -126,6 +141,51 @@ impl Handle {
     /// reads a few words per worker and takes two short locks.
     pub fn metrics(&self) -> RuntimeMetrics {
         self.shared.metrics()
+    }
+}
+
+/// A `block_on` future under `UnhandledPanic::ShutdownRuntime`: panics
+/// once a task has panicked, and leaves its waker where a panicking task
+/// wakes it.
+struct PanicWatch<'a, F> {
+    shared: &'a Shared,
+    future: F,
+}
+
+impl<F: Future> Future for PanicWatch<'_, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of
+        // `self`, and `PanicWatch` has no Drop or Unpin impl of its own.
+        let this = unsafe { self.get_unchecked_mut() };
+        let check = |shared: &Shared| {
+            // Acquire: pairs with the Release in `Shared::task_panicked`.
+            if shared.panic_shutdown.load(Ordering::Acquire) {
+                panic!(
+                    "goro: a task panicked and the runtime was built with \
+                     UnhandledPanic::ShutdownRuntime: the runtime has shut down"
+                );
+            }
+        };
+        check(this.shared);
+        {
+            let mut wakers = this.shared.block_on_wakers.lock().unwrap();
+            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                wakers.push(cx.waker().clone());
+            }
+        }
+        // Checked again after registering: a panic in between took the
+        // wakers before ours was there.
+        check(this.shared);
+        // SAFETY: see above; `future` stays pinned inside `self`.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let polled = future.poll(cx);
+        if polled.is_ready() {
+            let mut wakers = this.shared.block_on_wakers.lock().unwrap();
+            wakers.retain(|w| !w.will_wake(cx.waker()));
+        }
+        polled
     }
 }
 

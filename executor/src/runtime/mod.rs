@@ -10,6 +10,7 @@ mod handle;
 
 pub use crate::deadlock::Deadlock;
 pub use crate::dump::{Dump, TaskDump, TaskStatus};
+pub use crate::hooks::{TaskMeta, UnhandledPanic};
 pub use crate::metrics::{RuntimeMetrics, WorkerMetrics};
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle};

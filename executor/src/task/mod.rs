@@ -50,6 +50,9 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// The task completed: take it off the owned-task list. Returns whether
     /// it was listed (and so the caller drops the list's reference).
     fn release(&self, task: RawTask) -> bool;
+    /// The task's poll panicked (the panic is caught and goes to its
+    /// JoinHandle); the runtime applies its unhandled-panic policy.
+    fn panicked(&self) {}
 }
 
 /// A task's id, unique among all tasks of the process.

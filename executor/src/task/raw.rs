@@ -235,7 +235,10 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
             return;
         }
         Ok(Poll::Ready(value)) => Ok(value),
-        Err(payload) => Err(JoinError::panic(cell.header.id, payload)),
+        Err(payload) => {
+            cell.scheduler.panicked();
+            Err(JoinError::panic(cell.header.id, payload))
+        }
     };
     // Drop the future before publishing the output; a panicking destructor
     // turns the result into a panic error.
