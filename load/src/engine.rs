@@ -132,6 +132,23 @@ impl Run {
         }
     }
 
+    /// Records a scenario iteration (one sample, as a response is in the HTTP driver).
+    pub fn record_iteration(&self, times: Times, bytes: u64) {
+        // Relaxed: as in `record_response`.
+        self.last_done_us
+            .fetch_max(times.done.as_micros() as u64, Ordering::Relaxed);
+        if self.in_window(times.intended.unwrap_or(times.sent)) {
+            self.shards.local().record_sample(times, bytes);
+        }
+    }
+
+    /// Counts the status code of a request made inside a scenario iteration that started at `at`.
+    pub fn record_status(&self, status: u16, at: Duration) {
+        if self.in_window(at) {
+            *self.shards.local().status.entry(status).or_insert(0) += 1;
+        }
+    }
+
     /// Records a failed request (or connect) that started at `at`.
     pub fn record_error(&self, kind: ErrorKind, at: Duration) {
         if self.in_window(at) {

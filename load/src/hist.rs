@@ -139,6 +139,12 @@ impl Tally {
     /// Records one response. `intended` is the open-loop intended-to-send offset, `sent` the
     /// actual send, `done` the last body byte, all on the same clock.
     pub fn record_response(&mut self, times: Times, status: u16, bytes: u64) {
+        self.record_sample(times, bytes);
+        *self.status.entry(status).or_insert(0) += 1;
+    }
+
+    /// Records one sample (a response, or a scenario iteration) without a status code.
+    pub fn record_sample(&mut self, times: Times, bytes: u64) {
         self.uncorrected
             .saturating_record(micros(times.done - times.sent));
         if let Some(intended) = times.intended {
@@ -149,7 +155,6 @@ impl Tally {
         }
         self.requests += 1;
         self.bytes += bytes;
-        *self.status.entry(status).or_insert(0) += 1;
     }
 
     /// Records one named step's duration.

@@ -41,6 +41,8 @@ pub struct Http {
     origin: Uri,
     /// Absolute URI for HTTP/2 (`:scheme` and `:authority` come from it).
     absolute: Uri,
+    /// Every request's headers (`Host` included for HTTP/1.1), built once.
+    headers: http::HeaderMap,
 }
 
 impl Http {
@@ -51,11 +53,21 @@ impl Http {
             .path_and_query()
             .parse()
             .unwrap_or_else(|_| Uri::from_static("/"));
+        let mut headers = http::HeaderMap::new();
+        if !cfg.http2 {
+            let host = header::HeaderValue::from_str(&cfg.target.authority)
+                .unwrap_or_else(|_| header::HeaderValue::from_static("localhost"));
+            headers.insert(header::HOST, host);
+        }
+        for (k, v) in &cfg.headers {
+            headers.insert(k, v.clone());
+        }
         Http {
             addr,
             cfg: cfg.clone(),
             origin,
             absolute: cfg.target.uri.clone(),
+            headers,
         }
     }
 
@@ -66,13 +78,8 @@ impl Http {
             *req.uri_mut() = self.absolute.clone();
         } else {
             *req.uri_mut() = self.origin.clone();
-            let host = header::HeaderValue::from_str(&self.cfg.target.authority)
-                .unwrap_or_else(|_| header::HeaderValue::from_static("localhost"));
-            req.headers_mut().insert(header::HOST, host);
         }
-        for (k, v) in &self.cfg.headers {
-            req.headers_mut().insert(k, v.clone());
-        }
+        *req.headers_mut() = self.headers.clone();
         *req.version_mut() = if self.cfg.http2 {
             http::Version::HTTP_2
         } else {

@@ -51,6 +51,7 @@ pub mod hist;
 pub mod hlog;
 mod http;
 mod report;
+pub mod scenario;
 pub mod schedule;
 
 use std::sync::Arc;
@@ -61,6 +62,7 @@ pub use config::{
 pub use error::Error;
 pub use hist::ErrorKind;
 pub use report::{JsonLatency, JsonReport, LatencySummary, Report};
+pub use scenario::{run_scenario, Ctx, Failure, Scenario};
 
 /// Runs a load test as `cfg` says and returns what it measured. Fails only before sending (bad
 /// settings, unresolvable host, unwritable log); failed requests are counted in the report.

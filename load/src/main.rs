@@ -109,8 +109,21 @@ fn parse<T: Parser>(args: Vec<String>) -> Result<T, ExitCode> {
                 ExitCode::SUCCESS
             }
             _ => {
+                // clap puts some details on the lines after the first ("the following required
+                // arguments were not provided:" then the flags): fold them into one line.
                 let text = e.render().to_string();
-                let line = text.lines().next().unwrap_or("invalid arguments");
+                let line = text
+                    .lines()
+                    .map(str::trim)
+                    .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                    .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let line = if line.is_empty() {
+                    "invalid arguments".to_string()
+                } else {
+                    line
+                };
                 usage(line.trim_start_matches("error: "))
             }
         }
