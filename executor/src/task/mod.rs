@@ -8,7 +8,7 @@
 //! (`waker.rs`).
 
 mod current;
-mod free_list;
+pub(crate) mod free_list;
 pub(crate) mod join;
 mod join_set;
 pub(crate) mod list;
