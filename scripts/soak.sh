@@ -9,7 +9,9 @@
 #     server prints "served N requests" at shutdown, the echo server one
 #     "closed after N bytes" line per connection, summed here.
 #
-# Usage: scripts/soak.sh [http] [echo]   (default both; SOAK_SECS=60)
+# Usage: scripts/soak.sh [http] [echo]   (default both; SOAK_SECS=60,
+# SOAK_CONNS=32). The checks run inside `if`, where `set -e` is off, so
+# each step's result is its last command's, combined explicitly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,7 +73,7 @@ soak_http() {
     url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$log" | head -1)
     sample_rss "$pid" "$WORK/http.rss" $((SECS + 5)) &
     local sampler=$!
-    target/release/goro-load -c "$CONNS" -d "${SECS}s" --json --quiet "$url/" >"$WORK/http.json"
+    target/release/goro-load -c "$CONNS" -d "${SECS}s" --json --no-progress "$url/" >"$WORK/http.json"
     kill -INT "$pid"
     wait "$pid"
     kill "$sampler" 2>/dev/null || true
@@ -88,7 +90,8 @@ print(f"  client: {r['requests']} responses ({r['sent']} sent) in {r['duration_s
 ok = errors == 0 and r["requests"] == served
 sys.exit(0 if ok else 1)
 PY
-    check_rss "$WORK/http.rss"
+    local counts=$?
+    check_rss "$WORK/http.rss" && [ "$counts" -eq 0 ]
 }
 
 soak_echo() {
@@ -150,8 +153,9 @@ PY
     server_bytes=$(sed -n 's/.*closed after \([0-9]*\) bytes/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
     closed=$(grep -c 'closed after' "$log" || true)
     echo "  client: $trips round trips, $bytes bytes, $errors errors; server: $closed connections, $server_bytes bytes echoed"
-    [ "$errors" -eq 0 ] && [ "$bytes" -eq "$server_bytes" ] && [ "$closed" -eq "$CONNS" ]
-    check_rss "$WORK/echo.rss"
+    local counts=0
+    [ "$errors" -eq 0 ] && [ "$bytes" -eq "$server_bytes" ] && [ "$closed" -eq "$CONNS" ] || counts=1
+    check_rss "$WORK/echo.rss" && [ "$counts" -eq 0 ]
 }
 
 status=0
