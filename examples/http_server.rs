@@ -10,7 +10,8 @@
 //! Ctrl-C (SIGINT) or SIGTERM shuts it down gracefully: it stops
 //! accepting, lets every connection finish the request it is serving
 //! (idle keep-alive connections are closed), waits up to 10 s, prints
-//! "shut down" and exits 0. The signal handler only writes a byte into a
+//! "served N requests" (every request routed) and "shut down", and exits
+//! 0. The signal handler only writes a byte into a
 //! pipe; a task turns that byte into a message on a goro channel, which
 //! the accept loop listens to.
 
@@ -30,7 +31,13 @@ use std::time::Duration;
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
+/// Requests routed, printed at shutdown (`scripts/soak.sh` compares it with
+/// the client's count). Relaxed: a statistic read once, after every
+/// connection has finished.
+static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let full = |b: &'static [u8]| {
         Full::new(Bytes::from_static(b))
             .map_err(|e| match e {})
@@ -129,7 +136,10 @@ async fn main() {
         });
     }
     drop(listener);
-    match goro::time::timeout(Duration::from_secs(10), graceful.shutdown()).await {
+    let finished = goro::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+    let served = REQUESTS.load(std::sync::atomic::Ordering::Relaxed);
+    println!("served {served} requests");
+    match finished {
         Ok(()) => println!("shut down"),
         Err(_) => println!("shut down (connections still open after 10 s were dropped)"),
     }

@@ -294,6 +294,9 @@ impl Shared {
             .shutdown(deadline.map(|d| d.saturating_duration_since(Instant::now())));
         // Destructors above may have woken tasks onto the queues.
         self.drop_queued();
+        // The records of this runtime's tasks need not wait for another
+        // runtime to reuse them (the pool is process-wide).
+        crate::task::free_list::release_idle(std::time::Duration::ZERO);
     }
 
     /// Drops every queued `Notified` that this thread can reach without

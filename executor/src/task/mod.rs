@@ -9,7 +9,7 @@
 
 mod builder;
 mod current;
-mod free_list;
+pub(crate) mod free_list;
 pub(crate) mod join;
 mod join_set;
 pub(crate) mod list;
