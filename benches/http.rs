@@ -269,16 +269,19 @@ fn syscalls_per_request(server: &Server) -> Option<f64> {
         .stderr(Stdio::piped())
         .spawn()
         .ok()?;
-    // strace reports each thread it attached to on stderr; the first
-    // report means tracing has begun.
+    // strace reports each thread it attaches to on stderr; the first
+    // report means tracing has begun. The rest is drained until strace
+    // exits: a server that starts threads under load (Go's) makes strace
+    // report more, and a closed pipe would kill it with SIGPIPE.
+    let mut stderr = BufReader::new(strace.stderr.take().unwrap());
     let mut line = String::new();
-    BufReader::new(strace.stderr.take().unwrap())
-        .read_line(&mut line)
-        .ok()?;
+    stderr.read_line(&mut line).ok()?;
+    let drain = std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     let run = wrk(&server.url, 2);
     // SAFETY: kill(2) on our own child, not yet reaped.
     unsafe { libc::kill(strace.id() as i32, libc::SIGINT) };
     strace.wait().ok()?;
+    let _ = drain.join();
     let text = std::fs::read_to_string(&out_file).ok()?;
     let _ = std::fs::remove_file(&out_file);
     let total: f64 = text
