@@ -1,5 +1,5 @@
-//! goro-load end to end: against a hyper-on-goro server in this process (both protocols, the
-//! faults of the list), against nginx started here, and the CLI's exit codes.
+//! goro-load end to end: against a hyper-on-goro server in this process (both protocols,
+//! the faults goro-load must survive), against nginx started here, and the CLI's exit codes.
 
 mod support;
 
