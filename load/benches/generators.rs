@@ -217,8 +217,10 @@ fn nginx() -> Option<(Guard, u16)> {
     std::fs::write(dir.join("www/index.html"), "hello from nginx\n").ok()?;
     let port = free_port();
     let d = dir.display();
+    // One process (no master): killing the child stops nginx whole; a killed
+    // master would leave its worker running, holding the port and any fd it inherited.
     let conf = format!(
-        "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+        "worker_processes 1;\ndaemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
          events {{ worker_connections 4096; }}\n\
          http {{ access_log off; keepalive_requests 100000000; client_body_temp_path {d}/b;\n\
          proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;\n\

@@ -319,8 +319,10 @@ fn start_nginx() -> Option<Nginx> {
     std::fs::write(dir.join("www/index.html"), "hello from nginx\n").unwrap();
     let port = refused_port();
     let d = dir.display();
+    // One process (no master): killing the child stops nginx whole; a killed
+    // master would leave its worker running, holding the port and any fd it inherited.
     let conf = format!(
-        "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+        "worker_processes 1;\ndaemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
          events {{ worker_connections 1024; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
          fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
