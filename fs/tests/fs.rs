@@ -170,3 +170,39 @@ fn futures_read_to_end_ends_at_eof() {
         std::fs::remove_file(&p).unwrap();
     });
 }
+
+#[test]
+fn read_dir_lists_every_entry_in_batches() {
+    rt().block_on(async {
+        let dir = scratch("listing");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        // More than one pool batch.
+        for i in 0..150 {
+            std::fs::write(dir.join(format!("f{i}")), b"x").unwrap();
+        }
+        let mut rd = goro_fs::read_dir(&dir).await.unwrap();
+        let mut names = Vec::new();
+        while let Some(e) = rd.next_entry().await.unwrap() {
+            assert_eq!(e.path(), dir.join(e.file_name()));
+            if e.file_name() == "sub" {
+                assert!(e.file_type().await.unwrap().is_dir());
+            } else {
+                assert_eq!(e.metadata().await.unwrap().len(), 1);
+            }
+            names.push(e.file_name());
+        }
+        assert_eq!(names.len(), 151);
+        assert!(rd.next_entry().await.unwrap().is_none());
+        // The same through `Stream`.
+        use futures::StreamExt;
+        let n = goro_fs::read_dir(&dir).await.unwrap().count().await;
+        assert_eq!(n, 151);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = goro_fs::read_dir(&dir).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(
+            err.to_string().contains(&dir.display().to_string()),
+            "{err}"
+        );
+    });
+}
