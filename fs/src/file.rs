@@ -26,16 +26,37 @@ const MAX_BUF: usize = 2 * 1024 * 1024;
 /// from this read-ahead without another pool round trip.
 const MIN_READ: usize = 256 * 1024;
 
+/// The buffer that moves between the file and the pool thread. `data`
+/// only grows and stays initialised, so a read does not zero it again
+/// (in a debug build, zeroing 2 MiB per read costs more than the read).
 #[derive(Default)]
 struct Buf {
     data: Vec<u8>,
-    /// `data[pos..]` was read ahead and not yet handed out.
+    /// `data[pos..end]` was read ahead and not yet handed out; for a write,
+    /// `data[..end]` is what the pool writes.
     pos: usize,
+    end: usize,
 }
 
 impl Buf {
     fn unread(&self) -> usize {
-        self.data.len() - self.pos
+        self.end - self.pos
+    }
+
+    fn ahead(&self) -> &[u8] {
+        &self.data[self.pos..self.end]
+    }
+
+    fn clear(&mut self) {
+        self.pos = 0;
+        self.end = 0;
+    }
+
+    /// Makes `data` at least `len` long (zeroing only the growth).
+    fn reserve(&mut self, len: usize) {
+        if self.data.len() < len {
+            self.data.resize(len, 0);
+        }
     }
 }
 
@@ -59,6 +80,13 @@ pub struct File {
     last_write_err: Option<io::Error>,
     /// A seek is in flight and its result is for `poll_seek`.
     seeking: bool,
+    /// A pool read finished and `poll_read` has not reported it yet: an
+    /// empty buffer then means EOF. It must outlive the `poll_read` call
+    /// that started the read, which returned `Pending`: otherwise the next
+    /// call sees an empty buffer and starts another read, and at EOF
+    /// every read is empty, so the file re-reads forever (each round a
+    /// pool trip and a wake).
+    read_done: bool,
 }
 
 fn join_error(e: goro_executor::task::JoinError) -> io::Error {
@@ -93,6 +121,7 @@ impl File {
             state: State::Idle(Buf::default()),
             last_write_err: None,
             seeking: false,
+            read_done: false,
         }
     }
 
@@ -111,31 +140,35 @@ impl File {
         };
         let out = match op {
             Op::Read(Ok(n)) => {
-                buf.data.truncate(n);
+                buf.pos = 0;
+                buf.end = n;
+                self.read_done = true;
                 Ok(None)
             }
             Op::Read(Err(e)) => {
-                buf.data.clear();
+                buf.clear();
                 Err(e)
             }
             Op::Write(r) => {
-                buf.data.clear();
+                buf.clear();
                 if let Err(e) = r {
                     self.last_write_err = Some(e);
                 }
                 Ok(None)
             }
             Op::Seek(r) => {
-                buf.data.clear();
+                buf.clear();
                 r.map(Some)
             }
         };
-        buf.pos = 0;
         self.state = State::Idle(buf);
         Poll::Ready(out)
     }
 
+    /// Takes the idle buffer to start an operation; a finished read not
+    /// yet reported is forgotten (the new operation supersedes it).
     fn idle_buf(&mut self) -> Buf {
+        self.read_done = false;
         match std::mem::replace(&mut self.state, State::Idle(Buf::default())) {
             State::Idle(buf) => buf,
             State::Busy(_) => unreachable!("idle_buf while busy"),
@@ -167,9 +200,8 @@ impl File {
         poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await?;
         let mut ahead = self.idle_buf();
         let start = buf.len();
-        buf.extend_from_slice(&ahead.data[ahead.pos..]);
-        ahead.data.clear();
-        ahead.pos = 0;
+        buf.extend_from_slice(ahead.ahead());
+        ahead.clear();
         self.state = State::Idle(ahead);
         let mut taken = std::mem::take(buf);
         let std = self.std.clone();
@@ -214,36 +246,36 @@ impl AsyncRead for File {
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let me = self.get_mut();
-        // Whether this call started the read now finished: if so, an
-        // empty buffer means EOF.
-        let mut started = false;
         loop {
             ready!(me.poll_idle(cx))?;
             let State::Idle(buf) = &mut me.state else {
                 unreachable!("poll_idle returned Ready, so the file is idle")
             };
-            if buf.unread() > 0 || dst.is_empty() || started {
+            if buf.unread() > 0 || dst.is_empty() || me.read_done {
                 let n = buf.unread().min(dst.len());
-                dst[..n].copy_from_slice(&buf.data[buf.pos..buf.pos + n]);
+                dst[..n].copy_from_slice(&buf.ahead()[..n]);
                 buf.pos += n;
+                if !dst.is_empty() {
+                    me.read_done = false;
+                }
                 return Poll::Ready(Ok(n));
             }
             if let Some(e) = me.last_write_err.take() {
                 return Poll::Ready(Err(e));
             }
             let mut buf = me.idle_buf();
-            buf.data.resize(dst.len().clamp(MIN_READ, MAX_BUF), 0);
+            let want = dst.len().clamp(MIN_READ, MAX_BUF);
+            buf.reserve(want);
             let std = me.std.clone();
             me.state = State::Busy(goro_executor::task::spawn_blocking(move || {
                 let res = loop {
-                    match (&*std).read(&mut buf.data) {
+                    match (&*std).read(&mut buf.data[..want]) {
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                         r => break r,
                     }
                 };
                 (Op::Read(res), buf)
             }));
-            started = true;
         }
     }
 }
@@ -262,16 +294,17 @@ impl AsyncWrite for File {
         let mut buf = me.idle_buf();
         let back = buf.unread() as i64;
         let n = src.len().min(MAX_BUF);
-        buf.data.clear();
+        buf.reserve(n);
+        buf.data[..n].copy_from_slice(&src[..n]);
         buf.pos = 0;
-        buf.data.extend_from_slice(&src[..n]);
+        buf.end = n;
         let std = me.std.clone();
         me.state = State::Busy(goro_executor::task::spawn_blocking(move || {
             let res = (|| {
                 if back > 0 {
                     (&*std).seek(SeekFrom::Current(-back))?;
                 }
-                (&*std).write_all(&buf.data)
+                (&*std).write_all(&buf.data[..buf.end])
             })();
             (Op::Write(res), buf)
         }));
@@ -321,8 +354,7 @@ impl AsyncSeek for File {
                 SeekFrom::Current(n) => SeekFrom::Current(n - buf.unread() as i64),
                 p => p,
             };
-            buf.data.clear();
-            buf.pos = 0;
+            buf.clear();
             let std = me.std.clone();
             me.state = State::Busy(goro_executor::task::spawn_blocking(move || {
                 (Op::Seek((&*std).seek(pos)), buf)

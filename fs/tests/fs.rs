@@ -111,3 +111,98 @@ fn write_seek_read_set_len() {
         assert!(err.to_string().contains(&p.display().to_string()));
     });
 }
+
+/// Counts how often the reader is polled.
+struct Counting<R> {
+    inner: R,
+    polls: usize,
+}
+
+impl<R: futures::AsyncRead + Unpin> futures::AsyncRead for Counting<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.polls += 1;
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+/// At EOF a pool read returns nothing; that result must be reported by
+/// the next `poll_read`, not taken for "no read-ahead yet" (which starts
+/// another empty read, forever).
+#[test]
+fn eof_is_reported_after_one_pool_read() {
+    rt().block_on(async {
+        let p = scratch("eof");
+        std::fs::write(&p, b"").unwrap();
+        let mut r = Counting {
+            inner: File::open(&p).await.unwrap(),
+            polls: 0,
+        };
+        let mut byte = [0u8; 1];
+        assert_eq!(r.read(&mut byte).await.unwrap(), 0);
+        // Once to start the read, once to see it finished.
+        assert!(r.polls <= 2, "{} polls for one empty read", r.polls);
+        std::fs::remove_file(&p).unwrap();
+    });
+}
+
+/// futures' `read_to_end` (not `File`'s own) on a 5 MB file: a few polls
+/// per 2 MiB pool read, and it ends at EOF.
+#[test]
+fn futures_read_to_end_ends_at_eof() {
+    rt().block_on(async {
+        let p = scratch("rte");
+        let data: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        let mut r = Counting {
+            inner: File::open(&p).await.unwrap(),
+            polls: 0,
+        };
+        let mut all = Vec::new();
+        AsyncReadExt::read_to_end(&mut r, &mut all).await.unwrap();
+        assert!(all == data);
+        // 17 reads served from read-ahead while futures' buffer doubles,
+        // then about 8 pool reads of at most 2 MiB, each polled twice.
+        assert!(r.polls < 60, "{} polls", r.polls);
+        std::fs::remove_file(&p).unwrap();
+    });
+}
+
+#[test]
+fn read_dir_lists_every_entry_in_batches() {
+    rt().block_on(async {
+        let dir = scratch("listing");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        // More than one pool batch.
+        for i in 0..150 {
+            std::fs::write(dir.join(format!("f{i}")), b"x").unwrap();
+        }
+        let mut rd = goro_fs::read_dir(&dir).await.unwrap();
+        let mut names = Vec::new();
+        while let Some(e) = rd.next_entry().await.unwrap() {
+            assert_eq!(e.path(), dir.join(e.file_name()));
+            if e.file_name() == "sub" {
+                assert!(e.file_type().await.unwrap().is_dir());
+            } else {
+                assert_eq!(e.metadata().await.unwrap().len(), 1);
+            }
+            names.push(e.file_name());
+        }
+        assert_eq!(names.len(), 151);
+        assert!(rd.next_entry().await.unwrap().is_none());
+        // The same through `Stream`.
+        use futures::StreamExt;
+        let n = goro_fs::read_dir(&dir).await.unwrap().count().await;
+        assert_eq!(n, 151);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = goro_fs::read_dir(&dir).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(
+            err.to_string().contains(&dir.display().to_string()),
+            "{err}"
+        );
+    });
+}
