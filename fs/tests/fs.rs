@@ -102,6 +102,13 @@ fn write_seek_read_set_len() {
         f.read_to_end(&mut all).await.unwrap();
         assert_eq!(&all[25..27], b"XY");
         assert_eq!(all.len(), data.len());
+        // The trait path (chunked reads) gives the same bytes.
+        f.seek(SeekFrom::Start(0)).await.unwrap();
+        let mut chunked = Vec::new();
+        AsyncReadExt::read_to_end(&mut f, &mut chunked)
+            .await
+            .unwrap();
+        assert!(chunked == all);
         f.set_len(100).await.unwrap();
         assert_eq!(f.metadata().await.unwrap().len(), 100);
         drop(f);
@@ -109,5 +116,51 @@ fn write_seek_read_set_len() {
         let err = File::open(&p).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
         assert!(err.to_string().contains(&p.display().to_string()));
+    });
+}
+
+/// Counts the `Pending`s of the reader it wraps.
+struct CountPending<R> {
+    inner: R,
+    pending: usize,
+}
+
+impl<R: futures::AsyncRead + Unpin> futures::AsyncRead for CountPending<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        dst: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, dst);
+        if r.is_pending() {
+            self.pending += 1;
+        }
+        r
+    }
+}
+
+/// futures' `read_to_end` zero-fills its whole spare capacity after every
+/// `Pending`, so the number of pool round trips must grow with the log of
+/// the file's size, not linearly (linear was quadratic CPU: seconds to
+/// minutes in a debug build).
+#[test]
+fn trait_read_to_end_makes_logarithmically_many_round_trips() {
+    rt().block_on(async {
+        let dir = scratch("trait-read");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("big");
+        let data: Vec<u8> = (0..10_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        let mut f = CountPending {
+            inner: File::open(&p).await.unwrap(),
+            pending: 0,
+        };
+        let mut v = Vec::new();
+        AsyncReadExt::read_to_end(&mut f, &mut v).await.unwrap();
+        assert!(v == data);
+        // 10 MB in 2 MiB reads would be 5 round trips after the growth;
+        // doubling slices from 256 KiB need about 8, each at most one `Pending`.
+        assert!(f.pending <= 16, "{} round trips", f.pending);
+        std::fs::remove_dir_all(&dir).unwrap();
     });
 }
