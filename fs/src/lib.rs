@@ -15,7 +15,6 @@
 //!
 //! ## Limits
 //!
-//! * No `read_dir` yet.
 //! * `File::sync_all`, `sync_data` and `set_len` take `&mut self` (tokio:
 //!   `&self`): they wait for the operation in flight.
 //! * Called outside a goro runtime, these panic (the blocking pool's rule).
@@ -23,8 +22,10 @@
 #![warn(missing_docs)]
 
 mod file;
+mod read_dir;
 
 pub use file::{File, OpenOptions};
+pub use read_dir::{read_dir, DirEntry, ReadDir};
 
 use std::fmt;
 use std::io;

@@ -119,48 +119,53 @@ fn write_seek_read_set_len() {
     });
 }
 
-/// Counts the `Pending`s of the reader it wraps.
-struct CountPending<R> {
-    inner: R,
-    pending: usize,
-}
-
-impl<R: futures::AsyncRead + Unpin> futures::AsyncRead for CountPending<R> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        dst: &mut [u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, dst);
-        if r.is_pending() {
-            self.pending += 1;
-        }
-        r
-    }
-}
-
-/// futures' `read_to_end` zero-fills its whole spare capacity after every
-/// `Pending`, so the number of pool round trips must grow with the log of
-/// the file's size, not linearly (linear was quadratic CPU: seconds to
-/// minutes in a debug build).
 #[test]
-fn trait_read_to_end_makes_logarithmically_many_round_trips() {
+fn read_dir_lists_every_entry_in_batches() {
     rt().block_on(async {
-        let dir = scratch("trait-read");
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("big");
-        let data: Vec<u8> = (0..10_000_000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&p, &data).unwrap();
-        let mut f = CountPending {
-            inner: File::open(&p).await.unwrap(),
-            pending: 0,
-        };
-        let mut v = Vec::new();
-        AsyncReadExt::read_to_end(&mut f, &mut v).await.unwrap();
-        assert!(v == data);
-        // 10 MB in 2 MiB reads would be 5 round trips after the growth;
-        // doubling slices from 256 KiB need about 8, each at most one `Pending`.
-        assert!(f.pending <= 16, "{} round trips", f.pending);
+        use futures::StreamExt;
+        let dir = scratch("listing");
+        goro_fs::create_dir_all(dir.join("sub")).await.unwrap();
+        // More than one batch.
+        for i in 0..100 {
+            goro_fs::write(dir.join(format!("f{i}")), [i as u8])
+                .await
+                .unwrap();
+        }
+        let mut names = Vec::new();
+        let mut rd = goro_fs::read_dir(&dir).await.unwrap();
+        while let Some(e) = rd.next_entry().await.unwrap() {
+            assert_eq!(e.path(), dir.join(e.file_name()));
+            let ty = e.file_type().await.unwrap();
+            assert_eq!(ty.is_dir(), e.file_name() == "sub");
+            if ty.is_file() {
+                assert_eq!(e.metadata().await.unwrap().len(), 1);
+            }
+            names.push(e.file_name().into_string().unwrap());
+        }
+        assert!(rd.next_entry().await.unwrap().is_none());
+        names.sort();
+        let mut want: Vec<String> = (0..100).map(|i| format!("f{i}")).collect();
+        want.push("sub".into());
+        want.sort();
+        assert_eq!(names, want);
+        // The Stream view sees the same entries.
+        let n = goro_fs::read_dir(&dir).await.unwrap().count().await;
+        assert_eq!(n, 101);
         std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+#[test]
+fn read_dir_of_a_missing_path_names_it() {
+    rt().block_on(async {
+        let p = scratch("no-such-dir");
+        let err = goro_fs::read_dir(&p).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(err.to_string().contains(&p.display().to_string()), "{err}");
+        let file = scratch("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let err = goro_fs::read_dir(&file).await.unwrap_err();
+        assert_eq!(err.kind(), std::fs::read_dir(&file).unwrap_err().kind());
+        std::fs::remove_file(&file).unwrap();
     });
 }
