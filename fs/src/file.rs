@@ -2,9 +2,18 @@
 //! seeks run on the blocking pool, one operation in flight at a time, with
 //! a buffer that moves to the pool thread and back (tokio's design).
 //!
-//! A read asks the pool for `len` bytes, clamped to `MIN_READ..=MAX_BUF`,
+//! A read asks the pool for `len` bytes, clamped to `MIN_READ..=MAX_READ`,
 //! into the file's own buffer and copies them out when it returns; what
-//! the caller did not ask for serves the next reads. A write copies
+//! the caller did not ask for serves the next reads. The upper bound
+//! follows the caller's slice rather than a fixed 2 MiB because of how
+//! futures' `AsyncReadExt::read_to_end` works: on every `Pending` it
+//! shrinks its `Vec` back to the bytes read and on the next poll fills the
+//! whole spare capacity with zeros again, so each pool round trip costs
+//! it O(capacity). With fixed 2 MiB reads a file of n bytes costs
+//! O(n² / 2 MiB) of zeroing (tens of seconds for 100 MiB in a debug
+//! build); reading as much as its slice asks for (its spare capacity
+//! doubles) keeps the round trips, and the zeroing, logarithmic in n. A
+//! buffer grown past `MAX_BUF` is freed once it has been handed out. A write copies
 //! up to `MAX_BUF` bytes into the buffer, starts `write_all` on the pool
 //! and reports success at once; its error, if any, is returned by the
 //! next operation or by `flush`. Bytes read ahead but not yet handed out
@@ -22,6 +31,9 @@ use std::task::{ready, Context, Poll};
 
 /// The most bytes one pool operation moves.
 const MAX_BUF: usize = 2 * 1024 * 1024;
+/// The most bytes one pool read moves, when the caller's slice is that
+/// large (see the module docs).
+const MAX_READ: usize = 64 * 1024 * 1024;
 /// The fewest bytes a read asks the pool for: smaller reads are served
 /// from this read-ahead without another pool round trip.
 const MIN_READ: usize = 256 * 1024;
@@ -258,13 +270,16 @@ impl AsyncRead for File {
                 if !dst.is_empty() {
                     me.read_done = false;
                 }
+                if buf.unread() == 0 && buf.data.capacity() > MAX_BUF {
+                    *buf = Buf::default();
+                }
                 return Poll::Ready(Ok(n));
             }
             if let Some(e) = me.last_write_err.take() {
                 return Poll::Ready(Err(e));
             }
             let mut buf = me.idle_buf();
-            let want = dst.len().clamp(MIN_READ, MAX_BUF);
+            let want = dst.len().clamp(MIN_READ, MAX_READ);
             buf.reserve(want);
             let std = me.std.clone();
             me.state = State::Busy(goro_executor::task::spawn_blocking(move || {
