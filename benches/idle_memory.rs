@@ -17,6 +17,18 @@
 //! without any task: that part of each runtime's figure is the benchmark's,
 //! not the runtime's, and the `net` column subtracts it.
 //!
+//! The `oneshot` rows park each task on its own runtime's oneshot channel
+//! instead (`goro::sync::oneshot`, `tokio::sync::oneshot`, and
+//! `futures::channel::oneshot` for smol, which has none of its own), the
+//! way a user's program waits: the figure includes the channel and the
+//! `Vec` of senders the benchmark keeps, 8 B per task.
+//!
+//! The `conns` rows open 8,000 loopback TCP connections with both ends in
+//! the process (the client ends held in a `Vec`, each server end owned by
+//! one task parked in `read`), and report the growth per connection
+//! (user-space memory only: the kernel's socket buffers are not in the
+//! resident set).
+//!
 //! Each runtime is measured three times, interleaved, and the median is
 //! reported. Go's figure comes from `benches/go/sched.go`.
 
@@ -34,7 +46,19 @@ const TASKS: usize = 1_000_000;
 /// Measurements per runtime.
 const ROUNDS: usize = 3;
 /// What each child measures, in the order the table prints them.
-const CHILDREN: [&str; 4] = ["slots only", "goro", "tokio", "smol"];
+const CHILDREN: [&str; 9] = [
+    "slots only",
+    "goro",
+    "tokio",
+    "smol",
+    "goro oneshot",
+    "tokio oneshot",
+    "smol oneshot",
+    "goro conns",
+    "tokio conns",
+];
+/// Connections per `conns` measurement.
+const CONNS: usize = 8_000;
 const CHILD_ENV: &str = "GORO_IDLE_CHILD";
 
 fn main() {
@@ -45,6 +69,11 @@ fn main() {
                 "goro" => goro_child(),
                 "tokio" => tokio_child(),
                 "smol" => smol_child(),
+                "goro oneshot" => goro_oneshot_child(),
+                "tokio oneshot" => tokio_oneshot_child(),
+                "smol oneshot" => smol_oneshot_child(),
+                "goro conns" => goro_conns_child(),
+                "tokio conns" => tokio_conns_child(),
                 other => panic!("{CHILD_ENV}={other:?}: expected one of {CHILDREN:?}"),
             };
             println!("{bytes}");
@@ -67,8 +96,13 @@ fn parent() {
                 .output()
                 .expect("run a measurement child");
             let stdout = String::from_utf8_lossy(&out.stdout);
+            let per = if which.ends_with("conns") {
+                CONNS
+            } else {
+                TASKS
+            };
             match stdout.trim().parse::<f64>() {
-                Ok(growth) if out.status.success() => samples.push(growth / TASKS as f64),
+                Ok(growth) if out.status.success() => samples.push(growth / per as f64),
                 _ => eprintln!(
                     "idle_memory: {which} failed ({}): {}",
                     out.status,
@@ -80,19 +114,27 @@ fn parent() {
 
     let medians: Vec<Option<f64>> = results.iter_mut().map(|s| median(s)).collect();
     let base = medians[0].unwrap_or(0.0);
-    println!("idle memory, {TASKS} parked tasks, median of {ROUNDS} fresh processes");
     println!(
-        "{:<12} {:>12} {:>12}   samples (B/task)",
+        "idle memory, {TASKS} parked tasks ({CONNS} connections on the conns rows), \
+         median of {ROUNDS} fresh processes"
+    );
+    println!(
+        "{:<14} {:>12} {:>12}   samples (B/task; B/connection on the conns rows)",
         "", "B/task", "net B/task"
     );
     for ((which, median), samples) in CHILDREN.iter().zip(&medians).zip(&results) {
         let Some(m) = median else {
-            println!("{which:<12} {:>12}", "failed");
+            println!("{which:<14} {:>12}", "failed");
             continue;
         };
-        let net = if *which == "slots only" { *m } else { m - base };
         let samples: Vec<String> = samples.iter().map(|s| format!("{s:.0}")).collect();
-        println!("{which:<12} {m:>12.1} {net:>12.1}   {}", samples.join(" "));
+        // Only the bare-slot rows share the slots' cost.
+        if matches!(*which, "goro" | "tokio" | "smol") {
+            let net = m - base;
+            println!("{which:<14} {m:>12.1} {net:>12.1}   {}", samples.join(" "));
+        } else {
+            println!("{which:<14} {m:>12.1} {:>12}   {}", "", samples.join(" "));
+        }
     }
     let net = |i: usize| medians[i].map(|m| m - base);
     for (name, a, b) in [
@@ -102,10 +144,19 @@ fn parent() {
     ] {
         if let (Some(x), Some(y), Some(xn), Some(yn)) = (medians[a], medians[b], net(a), net(b)) {
             println!(
-                "{name:<12} {:>12.2} {:>12.2}   (ratio of B/task; net excludes the slots)",
+                "{name:<14} {:>12.2} {:>12.2}   (ratio of B/task; net excludes the slots)",
                 x / y,
                 xn / yn
             );
+        }
+    }
+    for (name, a, b) in [
+        ("oneshot g/t", 4, 5),
+        ("oneshot g/s", 4, 6),
+        ("conns g/t", 7, 8),
+    ] {
+        if let (Some(x), Some(y)) = (medians[a], medians[b]) {
+            println!("{name:<14} {:>12.2}", x / y);
         }
     }
 }
@@ -221,4 +272,177 @@ fn goro_child() -> usize {
     }
     wait_parked(&parked);
     rss() - before
+}
+
+// ----------------------------------------------------------------------------
+// ONESHOT ROWS
+// ----------------------------------------------------------------------------
+fn goro_oneshot_child() -> usize {
+    let rt = goro::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("goro runtime");
+    rt.block_on(async {
+        for _ in 0..1_000 {
+            assert!(goro::spawn(async {}).await.is_ok());
+        }
+    });
+    let parked = Arc::new(AtomicUsize::new(0));
+    let before = rss();
+    let mut senders = Vec::new();
+    for _ in 0..TASKS {
+        let (tx, rx) = goro::sync::oneshot::channel::<()>();
+        senders.push(tx);
+        let parked = parked.clone();
+        drop(rt.spawn(async move {
+            parked.fetch_add(1, Ordering::Release);
+            let _ = rx.await;
+        }));
+    }
+    wait_parked(&parked);
+    let grown = rss() - before;
+    std::hint::black_box(&senders);
+    grown
+}
+
+fn tokio_oneshot_child() -> usize {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async {
+        for _ in 0..1_000 {
+            tokio::spawn(async {}).await.unwrap();
+        }
+    });
+    let parked = Arc::new(AtomicUsize::new(0));
+    let before = rss();
+    let mut senders = Vec::new();
+    for _ in 0..TASKS {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        senders.push(tx);
+        let parked = parked.clone();
+        drop(rt.spawn(async move {
+            parked.fetch_add(1, Ordering::Release);
+            let _ = rx.await;
+        }));
+    }
+    wait_parked(&parked);
+    let grown = rss() - before;
+    std::hint::black_box(&senders);
+    grown
+}
+
+fn smol_oneshot_child() -> usize {
+    let ex = smol::Executor::new();
+    smol::block_on(ex.run(async {
+        for _ in 0..1_000 {
+            ex.spawn(async {}).await;
+        }
+    }));
+    let parked = Arc::new(AtomicUsize::new(0));
+    let before = rss();
+    let mut senders = Vec::new();
+    for _ in 0..TASKS {
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        senders.push(tx);
+        let parked = parked.clone();
+        ex.spawn(async move {
+            parked.fetch_add(1, Ordering::Release);
+            let _ = rx.await;
+        })
+        .detach();
+    }
+    smol::block_on(ex.run(async {
+        while parked.load(Ordering::Acquire) < TASKS {
+            smol::future::yield_now().await;
+        }
+    }));
+    let grown = rss() - before;
+    std::hint::black_box(&senders);
+    grown
+}
+
+// ----------------------------------------------------------------------------
+// IDLE CONNECTION ROWS
+// ----------------------------------------------------------------------------
+/// Waits until `parked` reaches [`CONNS`].
+fn wait_conns(parked: &AtomicUsize) {
+    while parked.load(Ordering::Acquire) < CONNS {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn goro_conns_child() -> usize {
+    use futures::AsyncReadExt;
+    let rt = goro::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("goro runtime");
+    let listener = rt
+        .block_on(goro::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    // Warm up with one connection, as the task rows warm their queues.
+    rt.block_on(async {
+        let _c = goro::net::TcpStream::connect(addr).await.unwrap();
+        let _s = listener.accept().await.unwrap();
+    });
+    let parked = Arc::new(AtomicUsize::new(0));
+    let before = rss();
+    let clients = rt.block_on(async {
+        let mut clients = Vec::with_capacity(CONNS);
+        for _ in 0..CONNS {
+            clients.push(goro::net::TcpStream::connect(addr).await.unwrap());
+            let (mut s, _) = listener.accept().await.unwrap();
+            let parked = parked.clone();
+            drop(goro::spawn(async move {
+                parked.fetch_add(1, Ordering::Release);
+                let mut buf = [0u8; 64];
+                let _ = s.read(&mut buf).await;
+            }));
+        }
+        clients
+    });
+    wait_conns(&parked);
+    let grown = rss() - before;
+    std::hint::black_box(&clients);
+    grown
+}
+
+fn tokio_conns_child() -> usize {
+    use tokio::io::AsyncReadExt;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    rt.block_on(async {
+        let _c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let _s = listener.accept().await.unwrap();
+    });
+    let parked = Arc::new(AtomicUsize::new(0));
+    let before = rss();
+    let clients = rt.block_on(async {
+        let mut clients = Vec::with_capacity(CONNS);
+        for _ in 0..CONNS {
+            clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+            let (mut s, _) = listener.accept().await.unwrap();
+            let parked = parked.clone();
+            drop(tokio::spawn(async move {
+                parked.fetch_add(1, Ordering::Release);
+                let mut buf = [0u8; 64];
+                let _ = s.read(&mut buf).await;
+            }));
+        }
+        clients
+    });
+    wait_conns(&parked);
+    let grown = rss() - before;
+    std::hint::black_box(&clients);
+    grown
 }
