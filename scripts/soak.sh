@@ -146,7 +146,9 @@ PY
         [ "$(grep -c 'closed after' "$log")" -ge "$CONNS" ] && break
         sleep 0.1
     done
-    kill -INT "$pid" 2>/dev/null || true
+    # SIGTERM, not SIGINT: a background job of a non-interactive shell
+    # starts with SIGINT ignored, and echo_server installs no handler.
+    kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     kill "$sampler" 2>/dev/null || true
     local server_bytes closed
