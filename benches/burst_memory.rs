@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod memory;
+use memory::rss;
+
 const TASKS: usize = 1_000_000;
 const SLEEP: Duration = Duration::from_millis(10);
 const SETTLE: Duration = Duration::from_secs(1);
@@ -105,19 +108,6 @@ fn main() {
             target
         );
     }
-}
-
-/// Resident set size of this process, in bytes.
-fn rss() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|f| f.parse().ok())
-        .expect("statm's second field is the resident page count");
-    // SAFETY: `sysconf` has no preconditions; it only reads a constant.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages * usize::try_from(page).expect("a positive page size")
 }
 
 /// Watches `done` until every task finished, sampling the peak RSS.

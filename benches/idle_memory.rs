@@ -41,6 +41,9 @@ use std::time::Duration;
 mod slot;
 use slot::Slot;
 
+mod memory;
+use memory::rss;
+
 /// Tasks parked per measurement.
 const TASKS: usize = 1_000_000;
 /// Measurements per runtime.
@@ -164,19 +167,6 @@ fn parent() {
 fn median(samples: &mut [f64]) -> Option<f64> {
     samples.sort_by(f64::total_cmp);
     samples.get(samples.len() / 2).copied()
-}
-
-/// Resident set size of this process, in bytes.
-fn rss() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|f| f.parse().ok())
-        .expect("statm's second field is the resident page count");
-    // SAFETY: `sysconf` has no preconditions; it only reads a constant.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages * usize::try_from(page).expect("a positive page size")
 }
 
 /// Waits until `parked` reaches [`TASKS`] (the runtime's threads do the
