@@ -11,7 +11,9 @@
 //! (run 40 times per round, as in the scheduler bench's interleaved pass,
 //! so that a round lasts milliseconds) and `ping_pong`. `PROBE_ROUNDS`
 //! (default 25) sets how many rounds run; the median ns per operation is
-//! printed.
+//! printed. With `PROBE_METRICS=1` it also prints the runtime's counters
+//! per round (polls, parks, steals, overflows of each worker), which show
+//! how a change moved the scheduling rather than the work.
 
 use std::time::Instant;
 
@@ -55,6 +57,21 @@ fn main() {
             start.elapsed().as_nanos() as f64 / (reps * ops) as f64
         })
         .collect();
+    if std::env::var_os("PROBE_METRICS").is_some() {
+        let m = rt.handle().metrics();
+        let per_round = |n: u64| n as f64 / rounds as f64;
+        for (i, w) in m.workers.iter().enumerate() {
+            println!(
+                "  worker {i}: per round {:.0} polls, {:.1} parks, {:.1} unparks, {:.1} steal ops ({:.0} tasks), {:.1} overflows",
+                per_round(w.poll_count),
+                per_round(w.park_count),
+                per_round(w.unpark_count),
+                per_round(w.steal_operations),
+                per_round(w.steal_count),
+                per_round(w.overflow_count),
+            );
+        }
+    }
     ns.sort_by(f64::total_cmp);
     println!(
         "{workload}: median {:.1} ns per op over {rounds} rounds (min {:.1}, max {:.1})",
