@@ -4,8 +4,8 @@
 //! [`Header`] is a pointer to the whole record:
 //!
 //! ```text
-//!   Header   state word, vtable, owned-list links, id, spawn location,
-//!            parent id, wait word (see `wait.rs`)
+//!   Header   state word, wait word (see `wait.rs`), vtable, owned-list
+//!            links, id, spawn location, parent id
 //!   S        the scheduler: `shared::TaskSched`, an uncounted pointer to the
 //!            runtime (see "Why the pointer stays valid" there), or for
 //!            blocking-pool tasks a counted `Arc<Shared>`
@@ -42,6 +42,21 @@ use std::task::{Context, Poll, Waker};
 pub(crate) struct Header {
     /// Status bits and reference count; see `state.rs`.
     pub(crate) state: State,
+    /// Since when (coarse clock, ms, wrapping) and why the task is parked
+    /// (`wait.rs`). Written by the holder of RUNNING when a poll returns
+    /// `Pending`; read (relaxed, a diagnostic) by dumps, which only trust
+    /// them while the state word says idle, and by a JoinHandle (the
+    /// blocking-job bit). Right after the state word, so that the poll
+    /// harness and a JoinHandle, which touch the state anyway, touch no
+    /// other cache line for them: the record is only 16-byte aligned, and
+    /// the end of the header usually shares a line with the future, which
+    /// another core may be writing. Two narrow fields rather than one word:
+    /// with `listed` they fill eight bytes.
+    pub(crate) wait_since: AtomicU32,
+    pub(crate) wait_reason: AtomicU8,
+    /// Whether the task is in the owned-task list; only touched with the
+    /// lock of its list shard (see `list.rs`).
+    pub(crate) listed: std::cell::UnsafeCell<bool>,
     /// The functions that know the future's type.
     pub(crate) vtable: &'static Vtable,
     /// Links of the runtime's owned-task list. Only touched with the lock of
@@ -55,16 +70,6 @@ pub(crate) struct Header {
     /// task (`block_on`'s future, a plain thread). Written once, before the
     /// record is shared.
     pub(crate) parent: Option<Id>,
-    /// Since when (coarse clock, ms, wrapping) and why the task is parked
-    /// (`wait.rs`). Written by the holder of RUNNING when a poll returns
-    /// `Pending`; read (relaxed, a diagnostic) by dumps, which only trust
-    /// them while the state word says idle. Two narrow fields rather than
-    /// one word: with `listed` they fill the last eight bytes of the header.
-    pub(crate) wait_since: AtomicU32,
-    pub(crate) wait_reason: AtomicU8,
-    /// Whether the task is in the owned-task list; only touched with the
-    /// lock of its list shard (see `list.rs`).
-    pub(crate) listed: std::cell::UnsafeCell<bool>,
 }
 
 /// Owned-task list membership, protected by the shard lock.

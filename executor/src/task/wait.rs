@@ -13,9 +13,10 @@
 //!                waits under 49 days)
 //! ```
 //!
-//! Five bytes rather than one 8-byte word: beside the list's `listed`
-//! flag they fill the tail of the 64-byte header, so the record is no
-//! bigger than what the allocator hands out for it anyway.
+//! Five bytes rather than one 8-byte word: with the list's `listed` flag
+//! they fill the eight bytes after the state word, so the record is no
+//! bigger than what the allocator hands out for it anyway, and the fields
+//! share the state word's cache line (see `Header`).
 //!
 //! The reason comes from `goro_coop::take_wait_reason`: the resource that
 //! returned `Pending` wrote it into a thread-local (the reactor, channels
