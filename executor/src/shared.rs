@@ -162,26 +162,23 @@ impl Shared {
             raw.shutdown();
             return join;
         }
-        self.count_spawn();
         if let Some(hook) = &self.config.hooks.spawn {
             let h = raw.header();
             hook(&crate::hooks::TaskMeta::new(h.id, h.location));
         }
-        // Go's newproc: the new G goes to runnext.
-        self.schedule_task(notified, false);
-        join
-    }
-
-    /// Counts a spawn on this thread's P, or in `remote_spawned`.
-    #[inline]
-    fn count_spawn(&self) {
-        let counted = context::with_local_p(self, (), |p, ()| {
+        // Go's newproc: the new G goes to runnext. It is counted on the P
+        // that queues it (or in `remote_spawned`), in the same look-up of
+        // this thread's P.
+        let queued = context::with_local_p(self, notified, |p, task| {
             crate::metrics::bump(&self.counters[p.index].spawned, 1);
+            self.push_local(p, task, false);
         });
-        if counted.is_err() {
+        if let Err(task) = queued {
             // Relaxed: a statistic (see metrics.rs).
             self.remote_spawned.fetch_add(1, Ordering::Relaxed);
+            self.push_remote(task);
         }
+        join
     }
 
     /// Creates a task for the blocking pool. It keeps a counted reference
