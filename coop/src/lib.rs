@@ -59,6 +59,28 @@ pub fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     with_budget_of(Some(INITIAL_BUDGET), f)
 }
 
+/// [`with_budget`], also telling whether `f` spent the whole budget (so a
+/// goro resource made the task yield): read while the budget is restored,
+/// not by a second look-up of the thread-local.
+#[inline]
+pub fn with_budget_spent<R>(f: impl FnOnce() -> R) -> (R, bool) {
+    /// Restores the budget if `f` unwinds.
+    struct Restore(Option<u8>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0;
+            let _ = BUDGET.try_with(|b| b.set(prev));
+        }
+    }
+    let prev = BUDGET.with(|b| b.replace(Some(INITIAL_BUDGET)));
+    let restore = Restore(prev);
+    let out = f();
+    // `f` returned: restore here instead, reading what was left.
+    std::mem::forget(restore);
+    let left = BUDGET.try_with(|b| b.replace(prev)).ok().flatten();
+    (out, left == Some(0))
+}
+
 /// Runs `f` with the budget lifted (used by `block_on` for the future it
 /// drives directly: it is the only thing running on its thread).
 #[inline]
@@ -344,6 +366,24 @@ mod tests {
             assert_eq!(w.0.load(Ordering::Relaxed), 1);
         });
         // Restored to unconstrained after the poll.
+        assert_eq!(remaining(), None);
+    }
+
+    #[test]
+    fn with_budget_spent_tells_an_exhausted_poll() {
+        let waker = futures_noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let (n, spent) = with_budget_spent(|| {
+            let mut n = 0;
+            while let Poll::Ready(s) = poll_proceed(&mut cx) {
+                s.made_progress();
+                n += 1;
+            }
+            n
+        });
+        assert_eq!((n, spent), (INITIAL_BUDGET, true));
+        let (_, spent) = with_budget_spent(|| poll_proceed(&mut cx).map(Spent::made_progress));
+        assert!(!spent);
         assert_eq!(remaining(), None);
     }
 

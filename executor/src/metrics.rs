@@ -131,12 +131,15 @@ impl WorkerCounters {
 /// path pays nothing).
 pub(crate) struct CountingOverflow<'a> {
     pub(crate) injector: &'a crate::injector::Injector,
-    pub(crate) counters: &'a WorkerCounters,
+    /// Every P's counters and the index of the pushing one, indexed only
+    /// when the ring overflows (not on every push).
+    pub(crate) counters: &'a [WorkerCounters],
+    pub(crate) index: usize,
 }
 
 impl crate::queue::Overflow<crate::task::Notified> for CountingOverflow<'_> {
     fn push_batch(&self, batch: impl Iterator<Item = crate::task::Notified>) {
-        bump(&self.counters.overflows, 1);
+        bump(&self.counters[self.index].overflows, 1);
         crate::queue::Overflow::push_batch(self.injector, batch);
     }
 }

@@ -335,7 +335,7 @@ impl Shared {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_local(&self, p: &mut Processor, task: Notified, is_requeue: bool) {
         let displaced = if is_requeue || !self.config.lifo_enabled {
             Some(task)
@@ -345,7 +345,8 @@ impl Shared {
         if let Some(task) = displaced {
             let overflow = crate::metrics::CountingOverflow {
                 injector: &self.injector,
-                counters: &self.counters[p.index],
+                counters: &self.counters,
+                index: p.index,
             };
             p.run_queue.push_back(task, &overflow);
             // Something stealable appeared: wake a searcher if nobody
