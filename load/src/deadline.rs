@@ -4,8 +4,8 @@
 //! first waits and removes it when the answer comes: the wheel is one mutex per runtime, shared
 //! by every worker, so a closed loop at 80k req/s takes it two or three times per request from
 //! both workers. A timeout almost never fires, so a [`Deadline`] keeps one timer per connection
-//! (per HTTP/2 stream loop) and moves it lazily, the idea of Go's netpoll deadlines and of the
-//! "lazy timer" in Netty's `IdleStateHandler`:
+//! (per HTTP/2 stream loop) and moves it lazily, the idea of Netty's `IdleStateHandler` (its
+//! timer, on firing, re-arms itself for what is left since the last activity):
 //!
 //! - Each request has its own expiry, `sent + timeout`. Expiries only grow along a connection,
 //!   because requests on it go out one after another.
