@@ -90,3 +90,66 @@ impl Deadline {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn runtime() -> goro::runtime::Runtime {
+        goro::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("goro runtime")
+    }
+
+    const TIMEOUT: Duration = Duration::from_millis(400);
+
+    #[test]
+    fn requests_that_outlast_one_timeout_together_do_not_expire() {
+        runtime().block_on(async {
+            let mut d = Deadline::default();
+            // 4 × 150 ms: the timer armed for the first request passes during the third,
+            // which must re-arm it rather than expire.
+            for i in 0..4 {
+                let expiry = Instant::now() + TIMEOUT;
+                let r = d
+                    .within(expiry, goro::time::sleep(Duration::from_millis(150)))
+                    .await;
+                assert!(r.is_ok(), "request {i} expired");
+            }
+        });
+    }
+
+    #[test]
+    fn a_hung_request_expires_at_its_own_expiry_not_an_earlier_one() {
+        runtime().block_on(async {
+            let mut d = Deadline::default();
+            let expiry = Instant::now() + TIMEOUT;
+            let r = d
+                .within(expiry, goro::time::sleep(Duration::from_millis(150)))
+                .await;
+            assert!(r.is_ok());
+            // The timer is still armed for the first request's expiry, 250 ms from here.
+            let start = Instant::now();
+            let r = d.within(start + TIMEOUT, pending::<()>()).await;
+            let took = start.elapsed();
+            assert!(r.is_err(), "a future that never ends finished");
+            assert!(took >= TIMEOUT, "expired early, after {took:?}");
+            assert!(
+                took < Duration::from_secs(10),
+                "expired late, after {took:?}"
+            );
+        });
+    }
+
+    #[test]
+    fn an_answer_ready_with_the_expiry_wins() {
+        runtime().block_on(async {
+            let mut d = Deadline::default();
+            let past = Instant::now() - Duration::from_millis(1);
+            assert!(d.within(past, std::future::ready(7)).await.is_ok());
+            assert!(d.within(past, pending::<()>()).await.is_err());
+        });
+    }
+}
