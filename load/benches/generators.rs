@@ -2,7 +2,11 @@
 //! `/usr/bin/time`, requests from the tool's own report), goro-load against wrk, oha and h2load,
 //! interleaved, medians of 3. Plus an open-loop run at 20k req/s for 30 s: achieved rate and RSS.
 //!
-//!     flock /tmp/goro-bench.lock cargo bench -p goro-load --bench generators
+//!     cargo bench -p goro-load --bench generators
+//!
+//! The bench takes the machine's bench lock (`flock` on `/tmp/goro-bench.lock`, or the file in
+//! `GENERATORS_LOCK`) for each round of the tools and for the open-loop run, not for the whole
+//! series, so other benchmarks can run between rounds; do not wrap it in `flock` yourself.
 //!
 //! Needs nginx, wrk, oha (`cargo install oha`) and h2load on PATH (or in ~/.cargo/bin) and, for
 //! HTTP/2, `cargo build --release --features hyper --example http_server` (the goro HTTP/2
@@ -183,6 +187,39 @@ fn run_tool(name: &str, url: &str, conns: u32, secs: u32) -> Option<Cost> {
     })
 }
 
+/// The bench lock, held while this value lives: a `flock` child that has taken the lock and
+/// waits on its stdin (closing it releases the lock). `None` when `flock` is missing.
+struct BenchLock(Option<Child>);
+
+impl BenchLock {
+    fn take() -> BenchLock {
+        let path =
+            std::env::var("GENERATORS_LOCK").unwrap_or_else(|_| "/tmp/goro-bench.lock".into());
+        let child = Command::new("flock")
+            .arg(&path)
+            .args(["sh", "-c", "echo locked; read _"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn();
+        let Ok(mut child) = child else {
+            println!("  (flock not found: running without the bench lock)");
+            return BenchLock(None);
+        };
+        let mut line = [0u8; 7];
+        let _ = child.stdout.take().map(|mut o| o.read_exact(&mut line));
+        BenchLock(Some(child))
+    }
+}
+
+impl Drop for BenchLock {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            drop(c.stdin.take());
+            let _ = c.wait();
+        }
+    }
+}
+
 struct Guard(Child);
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -265,6 +302,7 @@ fn compare(title: &str, url: &str, tools: &[&str], rounds: usize, secs: u32) {
     println!("\n{title}: {url}, {rounds} rounds of {secs} s, interleaved");
     let mut per: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = vec![(vec![], vec![], vec![]); tools.len()];
     for round in 0..rounds {
+        let _lock = BenchLock::take();
         for (i, t) in tools.iter().enumerate() {
             match run_tool(t, url, 64, secs) {
                 Some(c) => {
@@ -314,6 +352,7 @@ fn rss_kib(pid: u32) -> u64 {
 
 fn open_loop(url: &str, secs: u64) {
     println!("\nopen loop: goro-load -c 64 -R 20000 -d {secs}s {url}");
+    let _lock = BenchLock::take();
     let mut child = Command::new(env!("CARGO_BIN_EXE_goro-load"))
         .args([
             "-c",
@@ -334,9 +373,10 @@ fn open_loop(url: &str, secs: u64) {
     let t0 = Instant::now();
     let mut samples = Vec::new();
     let mut peak = 0;
-    let marks = [1u64, 5, secs.saturating_sub(1).max(2)];
+    // The last mark is just before the run ends (the process exits at `secs`).
+    let marks = [1000u64, 5000, (secs * 1000).saturating_sub(200).max(5100)];
     for m in marks {
-        while t0.elapsed() < Duration::from_secs(m) {
+        while t0.elapsed() < Duration::from_millis(m) {
             std::thread::sleep(Duration::from_millis(100));
             peak = peak.max(rss_kib(pid));
         }
@@ -359,7 +399,11 @@ fn open_loop(url: &str, secs: u64) {
         v["latency_us"]["lag"]["p99"]
     );
     for (m, r) in samples {
-        println!("  RSS at {m:>2} s: {:.1} MiB", r as f64 / 1024.0);
+        println!(
+            "  RSS at {:>4.1} s: {:.1} MiB",
+            m as f64 / 1000.0,
+            r as f64 / 1024.0
+        );
     }
     println!(
         "  peak RSS (sampled every 100 ms): {:.1} MiB",

@@ -81,6 +81,11 @@ impl Run {
         self.start.elapsed()
     }
 
+    /// The instant `offset` after the start of the run.
+    pub fn instant(&self, offset: Duration) -> Instant {
+        self.start + offset
+    }
+
     /// Whether the run is over (connection tasks should return).
     pub fn is_stopping(&self) -> bool {
         // Relaxed: a hint; the collector aborts the tasks anyway.
@@ -92,6 +97,14 @@ impl Run {
     pub async fn next_slot(&self) -> Option<Option<Duration>> {
         if self.is_stopping() {
             return None;
+        }
+        if self.schedule.is_none() && self.max_slots.is_none() {
+            // A closed loop for a duration: the slot number is not needed, and skipping the
+            // counter saves a cache line that every worker would write per request.
+            if self.end.is_some_and(|end| self.now() >= end) {
+                return None;
+            }
+            return Some(None);
         }
         // Relaxed: only the uniqueness of each k matters.
         let k = self.next_slot.fetch_add(1, Ordering::Relaxed);
@@ -122,11 +135,19 @@ impl Run {
         t >= self.measure_from
     }
 
+    /// Keeps the latest response end, which only a `-n` run needs (it ends its window there);
+    /// a run for a duration skips this write to a line every worker shares.
+    fn note_done(&self, done: Duration) {
+        if self.max_slots.is_some() {
+            // Relaxed: a maximum read once by the collector after the tasks are done.
+            self.last_done_us
+                .fetch_max(done.as_micros() as u64, Ordering::Relaxed);
+        }
+    }
+
     /// Records a response.
     pub fn record_response(&self, times: Times, status: u16, bytes: u64) {
-        // Relaxed: a maximum read once by the collector after the tasks are done.
-        self.last_done_us
-            .fetch_max(times.done.as_micros() as u64, Ordering::Relaxed);
+        self.note_done(times.done);
         if self.in_window(times.intended.unwrap_or(times.sent)) {
             self.shards.local().record_response(times, status, bytes);
         }
@@ -134,9 +155,7 @@ impl Run {
 
     /// Records a scenario iteration (one sample, as a response is in the HTTP driver).
     pub fn record_iteration(&self, times: Times, bytes: u64) {
-        // Relaxed: as in `record_response`.
-        self.last_done_us
-            .fetch_max(times.done.as_micros() as u64, Ordering::Relaxed);
+        self.note_done(times.done);
         if self.in_window(times.intended.unwrap_or(times.sent)) {
             self.shards.local().record_sample(times, bytes);
         }

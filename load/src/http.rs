@@ -13,7 +13,9 @@
 //! A request that hyper hands back unsent (the connection closed between `ready` and the
 //! send) keeps its slot and goes out on the next connection, uncounted as an error.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +28,7 @@ use goro::hyper::{GoroExecutor, GoroIo};
 use goro::net::TcpStream;
 use goro::task::JoinHandle;
 
+use crate::deadline::Deadline;
 use crate::engine::{Driver, Run};
 use crate::hist::{ErrorKind, Times};
 use crate::Config;
@@ -170,9 +173,10 @@ async fn connect(run: &Run, http: &Http) -> Option<TcpStream> {
 
 /// Sends one request on `send` (either protocol's sender) and records it.
 macro_rules! one_request {
-    ($run:expr, $http:expr, $sender:expr, $intended:expr) => {{
+    ($run:expr, $http:expr, $deadline:expr, $sender:expr, $intended:expr) => {{
         let run: &Run = $run;
         let http: &Http = $http;
+        let deadline: &mut Deadline = $deadline;
         let req = http.request();
         let sent = run.now();
         let at = $intended.unwrap_or(sent);
@@ -188,7 +192,11 @@ macro_rules! one_request {
                 }
             }
         };
-        match goro::time::timeout(http.cfg.timeout, fut).await {
+        let outcome = match run.instant(sent).checked_add(http.cfg.timeout) {
+            Some(expiry) => deadline.within(expiry, fut).await,
+            None => Ok(fut.await),
+        };
+        match outcome {
             Ok(Ok((status, bytes))) => {
                 let times = Times {
                     intended: $intended,
@@ -211,9 +219,32 @@ macro_rules! one_request {
     }};
 }
 
+/// Runs `work` and polls the connection future `conn` in the same task, dropping `conn` when
+/// `work` ends. A spawned connection task would cost two task wake-ups per request (request
+/// to connection, response back), often across workers; here hyper's internal channel wakes
+/// the one task that is already running. `conn` is polled first so that an answer it reads is
+/// there when `work` looks, and dropped once it has ended (the server closed: `work` then
+/// finds its sender closed).
+async fn with_conn<C: Future, W: Future>(conn: C, work: W) -> W::Output {
+    let mut conn = pin!(Some(conn));
+    let mut work = pin!(work);
+    std::future::poll_fn(|cx| {
+        if let Some(c) = conn.as_mut().as_pin_mut() {
+            if c.poll(cx).is_ready() {
+                // Dropped at once, as a spawned task would be: that closes hyper's request
+                // channel, which is how the sender learns that the connection is gone.
+                conn.set(None);
+            }
+        }
+        work.as_mut().poll(cx)
+    })
+    .await
+}
+
 async fn http1_task(run: Arc<Run>, http: Arc<Http>) {
     let mut first = true;
     let mut pending: Option<Option<Duration>> = None;
+    let mut deadline = Deadline::default();
     while let Some(stream) = connect(&run, &http).await {
         if !first {
             run.record_reconnect();
@@ -225,31 +256,33 @@ async fn http1_task(run: Arc<Run>, http: Arc<Http>) {
             run.record_error(ErrorKind::Other, run.now());
             continue;
         };
-        let conn: JoinHandle<_> = goro::spawn(conn);
-        loop {
-            if sender.ready().await.is_err() {
-                break;
-            }
-            let intended = match pending.take() {
-                Some(slot) => slot,
-                None => match run.next_slot().await {
-                    Some(slot) => slot,
-                    None => {
-                        conn.abort();
-                        return;
-                    }
-                },
-            };
-            match one_request!(&run, &http, sender, intended) {
-                Outcome::Done => {}
-                Outcome::Unsent => {
-                    pending = Some(intended);
-                    break;
+        // `true`: the slots are used up and the task is done; `false`: connect again.
+        let finished = with_conn(conn, async {
+            loop {
+                if sender.ready().await.is_err() {
+                    return false;
                 }
-                Outcome::Failed => break,
+                let intended = match pending.take() {
+                    Some(slot) => slot,
+                    None => match run.next_slot().await {
+                        Some(slot) => slot,
+                        None => return true,
+                    },
+                };
+                match one_request!(&run, &http, &mut deadline, sender, intended) {
+                    Outcome::Done => {}
+                    Outcome::Unsent => {
+                        pending = Some(intended);
+                        return false;
+                    }
+                    Outcome::Failed => return false,
+                }
             }
+        })
+        .await;
+        if finished {
+            return;
         }
-        conn.abort();
     }
 }
 
@@ -258,6 +291,7 @@ async fn http2_stream(
     http: Arc<Http>,
     mut sender: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
 ) -> bool {
+    let mut deadline = Deadline::default();
     loop {
         if sender.ready().await.is_err() {
             return true;
@@ -267,7 +301,7 @@ async fn http2_stream(
         };
         // A timed-out stream is reset by dropping its future; other outcomes end the
         // connection's use.
-        match one_request!(&run, &http, sender, intended) {
+        match one_request!(&run, &http, &mut deadline, sender, intended) {
             Outcome::Done => {}
             Outcome::Unsent => return true,
             Outcome::Failed => {
@@ -296,14 +330,12 @@ async fn http2_task(run: Arc<Run>, http: Arc<Http>) {
             run.sleep_within(BACKOFF_MIN).await;
             continue;
         };
-        let conn: JoinHandle<_> = goro::spawn(conn);
         // The streams run inside this task (not spawned), so aborting the connection task at
         // the end of the run drops them all.
         let streams =
             (0..http.cfg.streams).map(|_| http2_stream(run.clone(), http.clone(), sender.clone()));
-        let ends = futures_util::future::join_all(streams).await;
+        let ends = with_conn(conn, futures_util::future::join_all(streams)).await;
         drop(sender);
-        conn.abort();
         if !ends.into_iter().any(|again| again) {
             return;
         }

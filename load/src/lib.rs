@@ -45,6 +45,7 @@
 //!   3 significant digits bound the error at 0.1 %.
 
 mod config;
+mod deadline;
 pub mod engine;
 mod error;
 pub mod hist;
