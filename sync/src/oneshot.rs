@@ -157,12 +157,9 @@ impl<T> Locked<'_, T> {
         self.flags |= HAS_VALUE;
     }
 
-    /// Stores the flags and releases the lock.
-    fn unlock(self) {
-        // Release: publishes our writes to the fields to the next holder.
-        // A plain store: nobody else writes the word while LOCKED is set.
-        self.inner.state.store(self.flags, Ordering::Release);
-    }
+    /// Stores the flags and releases the lock (what dropping the guard
+    /// does, so a waker clone that panics under the lock still unlocks).
+    fn unlock(self) {}
 
     /// Sets `gone` (this end's `*_GONE` flag) and unlocks. Returns whether
     /// the other end was gone already: the caller then frees the channel
@@ -173,6 +170,14 @@ impl<T> Locked<'_, T> {
         let last = self.flags & other != 0;
         self.unlock();
         last
+    }
+}
+
+impl<T> Drop for Locked<'_, T> {
+    fn drop(&mut self) {
+        // Release: publishes our writes to the fields to the next holder.
+        // A plain store: nobody else writes the word while LOCKED is set.
+        self.inner.state.store(self.flags, Ordering::Release);
     }
 }
 
@@ -521,6 +526,26 @@ mod tests {
         let (tx, rx) = channel();
         drop(rx);
         assert_eq!(tx.send(4), Err(4));
+    }
+
+    /// Both ends waiting at once (the receiver for the value, the sender
+    /// in `closed`): the receiver's drop wakes the sender, and the
+    /// sender's later drop frees the channel.
+    #[test]
+    fn both_ends_waiting_then_leaving() {
+        let (mut tx, rx) = channel::<Arc<()>>();
+        let mut rx = Task::new(rx);
+        rx.pending();
+        {
+            let mut closed = Task::new(tx.closed());
+            closed.pending();
+            drop(rx);
+            assert!(closed.woken());
+            closed.ready();
+        }
+        let value = Arc::new(());
+        assert!(tx.send(value.clone()).is_err());
+        assert_eq!(Arc::strong_count(&value), 1);
     }
 
     #[test]
