@@ -35,8 +35,10 @@
 //!   reference count. The record is 88 bytes (a 64-byte header with
 //!   the id, spawn site, parent id and wait reason and time that task
 //!   dumps read, the scheduler pointer, the JoinHandle's waker slot) plus a
-//!   stage that holds the future and then its `Result<Output, JoinError>`:
-//!   120 bytes for a future that holds nothing, on 64-bit targets (asserted by
+//!   stage that holds the future and then its `Result<Output, JoinError>`
+//!   (an untagged union, as large as the larger of the two; its variant is
+//!   a byte of the header's padding): 112 bytes for a future that holds
+//!   nothing, on 64-bit targets (asserted by
 //!   `task::raw::tests::record_size`). Freed records are kept for reuse,
 //!   per thread and in a bounded process-wide pool (`task/free_list.rs`,
 //!   Go's `gFree`), so a spawn seldom reaches the allocator. `yield_now` on goro's own harness skips

@@ -254,3 +254,22 @@ fn oneshot_send_races_receiver_drop() {
         assert_eq!(Arc::strong_count(&value), 1, "value leaked or kept");
     });
 }
+
+/// The receiver waiting while the value is sent from another thread: it
+/// gets the value exactly once, and the end that leaves second frees the
+/// channel (a leak or a double drop of the value shows in its count).
+#[test]
+fn oneshot_receive_while_sending() {
+    use super::oneshot;
+    loom::model(|| {
+        let (tx, rx) = oneshot::channel::<Arc<()>>();
+        let value = Arc::new(());
+        let v = value.clone();
+        let sender = thread::spawn(move || tx.send(v).is_ok());
+        let got = block_on(rx);
+        assert!(sender.join().unwrap());
+        assert!(got.is_ok());
+        drop(got);
+        assert_eq!(Arc::strong_count(&value), 1, "value leaked or kept");
+    });
+}

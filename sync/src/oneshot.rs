@@ -6,54 +6,196 @@
 //! loses nothing: the value stays in the channel until the `Receiver`
 //! itself is dropped, which drops the value too.
 //!
-//! # Invariants (all under `Inner::state`'s lock)
+//! # Layout
 //!
-//! * `value` is set at most once, by `send`, and only while `!rx_closed`.
-//! * `tx_gone` is set when the sender is consumed by `send` or dropped;
-//!   from then on `value` only ever goes from `Some` to `None`.
-//! * A value is never dropped under the lock (its `Drop` is user code).
+//! One allocation shared by the two ends, no reference count of its own:
+//!
+//! ```text
+//!   state     one word: a lock bit and the flags below (8 bytes)
+//!   rx_waker  the receiving task, woken by `send` or by the sender's drop
+//!   tx_waker  the task in `Sender::closed`, woken when the receiver closes
+//!   value     the value, present while HAS_VALUE is set (0 bytes for `()`)
+//! ```
+//!
+//! 40 bytes for `oneshot::channel::<()>()` on 64-bit targets: the
+//! allocator's 48-byte class, where an `Arc` around a `std::sync::Mutex`
+//! of the same fields needed 64 (the 80-byte class). The two `*_GONE`
+//! flags stand in for the `Arc`'s counts: the end that sets its flag while
+//! the other one's is already set frees the allocation.
+//!
+//! # The lock
+//!
+//! `LOCKED` in the state word is a spin lock (test-and-test-and-set,
+//! yielding the thread after a few rounds, like the channel lock in
+//! `goro-channels`). Its holder owns every other field, flags included:
+//! the others only try to set `LOCKED` with a compare-exchange that fails
+//! while it is set, so the holder unlocks with one plain `Release` store of
+//! the new flags. The critical sections are a few moves (and a waker clone
+//! or drop); no waker is woken and no value dropped under the lock.
+//!
+//! # Invariants (all under the lock)
+//!
+//! * `value` is set at most once, by `send`, and only while `!RX_CLOSED`.
+//! * `TX_GONE` is set when the sender is consumed by `send` or dropped;
+//!   from then on `HAS_VALUE` only ever goes from set to clear.
+//! * `RX_GONE` (with `RX_CLOSED`) is set when the receiver is dropped; it
+//!   takes the value with it, so a value is never left in a channel whose
+//!   receiver is gone.
+//! * The end that sets its `*_GONE` flag while the other's is set frees
+//!   the allocation, after its unlock; neither end touches the channel
+//!   after setting its own flag otherwise.
 
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::ptr::NonNull;
 use std::task::{ready, Context, Poll, Waker};
 
-use crate::loom::sync::Mutex as StateLock;
-
-use super::waiters::lock;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 /// Creates a oneshot channel.
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let inner = Arc::new(Inner {
-        state: StateLock::new(State {
-            value: None,
-            rx_waker: None,
-            tx_waker: None,
-            tx_gone: false,
-            rx_closed: false,
-        }),
+    let inner = Box::new(Inner {
+        state: AtomicUsize::new(0),
+        rx_waker: UnsafeCell::new(None),
+        tx_waker: UnsafeCell::new(None),
+        value: UnsafeCell::new(MaybeUninit::uninit()),
     });
-    (
-        Sender {
-            inner: Some(inner.clone()),
-        },
-        Receiver { inner },
-    )
+    let inner = NonNull::from(Box::leak(inner));
+    (Sender { inner: Some(inner) }, Receiver { inner })
 }
+
+/// The spin lock (see "The lock").
+const LOCKED: usize = 1;
+/// `value` holds the sent value.
+const HAS_VALUE: usize = 1 << 1;
+/// The sender sent or was dropped.
+const TX_GONE: usize = 1 << 2;
+/// The receiver refuses values (`close`, or dropped).
+const RX_CLOSED: usize = 1 << 3;
+/// The receiver was dropped.
+const RX_GONE: usize = 1 << 4;
 
 struct Inner<T> {
-    state: StateLock<State<T>>,
+    /// `LOCKED` and the flags; see "The lock".
+    state: AtomicUsize,
+    /// Under the lock.
+    rx_waker: UnsafeCell<Option<Waker>>,
+    /// Under the lock.
+    tx_waker: UnsafeCell<Option<Waker>>,
+    /// Under the lock; initialised exactly while `HAS_VALUE` is set.
+    value: UnsafeCell<MaybeUninit<T>>,
 }
 
-struct State<T> {
-    value: Option<T>,
-    /// The receiving task, woken by `send` or by the sender's drop.
-    rx_waker: Option<Waker>,
-    /// The task in `Sender::closed`, woken when the receiver closes.
-    tx_waker: Option<Waker>,
-    tx_gone: bool,
-    rx_closed: bool,
+/// The lock held: the flags as they will be stored at unlock, and access
+/// to the fields.
+struct Locked<'a, T> {
+    inner: &'a Inner<T>,
+    flags: usize,
+}
+
+impl<T> Inner<T> {
+    fn lock(&self) -> Locked<'_, T> {
+        let mut rounds = 0u32;
+        loop {
+            // Relaxed: only a hint; the compare-exchange does the Acquire.
+            let s = self.state.load(Ordering::Relaxed);
+            if s & LOCKED == 0 {
+                // Acquire: pairs with the Release store of `unlock`, so the
+                // previous holder's writes to the fields are visible.
+                if self
+                    .state
+                    .compare_exchange_weak(s, s | LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return Locked {
+                        inner: self,
+                        flags: s,
+                    };
+                }
+            }
+            rounds += 1;
+            if cfg!(loom) || rounds >= 16 {
+                // The holder is probably preempted (and under loom, the
+                // model must let it run): give it the thread.
+                crate::loom::thread::yield_now();
+            } else {
+                crate::loom::hint::spin_loop();
+            }
+        }
+    }
+}
+
+impl<T> Locked<'_, T> {
+    fn rx_waker(&mut self) -> &mut Option<Waker> {
+        // SAFETY: we hold the lock, which owns the field; `&mut self` keeps
+        // this the only reference handed out.
+        unsafe { &mut *self.inner.rx_waker.get() }
+    }
+
+    fn tx_waker(&mut self) -> &mut Option<Waker> {
+        // SAFETY: as in `rx_waker`.
+        unsafe { &mut *self.inner.tx_waker.get() }
+    }
+
+    fn take_value(&mut self) -> Option<T> {
+        if self.flags & HAS_VALUE == 0 {
+            return None;
+        }
+        self.flags &= !HAS_VALUE;
+        // SAFETY: we hold the lock, and HAS_VALUE said the value is
+        // initialised; clearing it hands the value out exactly once.
+        Some(unsafe { (*self.inner.value.get()).assume_init_read() })
+    }
+
+    fn put_value(&mut self, value: T) {
+        debug_assert!(self.flags & HAS_VALUE == 0);
+        // SAFETY: we hold the lock, and the slot is empty (HAS_VALUE clear).
+        unsafe { (*self.inner.value.get()).write(value) };
+        self.flags |= HAS_VALUE;
+    }
+
+    /// Stores the flags and releases the lock (what dropping the guard
+    /// does, so a waker clone that panics under the lock still unlocks).
+    fn unlock(self) {}
+
+    /// Sets `gone` (this end's `*_GONE` flag) and unlocks. Returns whether
+    /// the other end was gone already: the caller then frees the channel
+    /// (with [`free`]) once it is done with what it took out of it, and
+    /// nobody else will touch it.
+    fn unlock_gone(mut self, gone: usize, other: usize) -> bool {
+        self.flags |= gone;
+        let last = self.flags & other != 0;
+        self.unlock();
+        last
+    }
+}
+
+impl<T> Drop for Locked<'_, T> {
+    fn drop(&mut self) {
+        // Release: publishes our writes to the fields to the next holder.
+        // A plain store: nobody else writes the word while LOCKED is set.
+        self.inner.state.store(self.flags, Ordering::Release);
+    }
+}
+
+/// Frees a channel both ends have left.
+///
+/// # Safety
+/// `inner` came from `channel`, and both `*_GONE` flags are set: neither
+/// end uses it any more.
+unsafe fn free<T>(inner: NonNull<Inner<T>>) {
+    // SAFETY: the caller's contract: the allocation is ours alone.
+    let mut inner = unsafe { Box::from_raw(inner.as_ptr()) };
+    // Acquire: pairs with the other end's Release unlock, so its last writes
+    // happen before we drop the fields (we saw its flag through that store).
+    let s = inner.state.load(Ordering::Acquire);
+    if s & HAS_VALUE != 0 {
+        // SAFETY: HAS_VALUE: initialised, and nobody else can take it.
+        unsafe { inner.value.get_mut().assume_init_drop() };
+    }
 }
 
 /// The sender gave up without sending (it was dropped).
@@ -92,22 +234,43 @@ impl std::error::Error for TryRecvError {}
 /// Sends the one value. See [`channel`].
 pub struct Sender<T> {
     /// `None` once `send` consumed it (so `Drop` does nothing).
-    inner: Option<Arc<Inner<T>>>,
+    inner: Option<NonNull<Inner<T>>>,
 }
 
+// SAFETY: the sender moves a `T` to the receiver's thread (hence `T:
+// Send`); its access to the shared fields goes through the lock.
+unsafe impl<T: Send> Send for Sender<T> {}
+// SAFETY: `&Sender` only reads the flags, under the lock.
+unsafe impl<T: Send> Sync for Sender<T> {}
+
 impl<T> Sender<T> {
+    fn inner(&self) -> Option<&Inner<T>> {
+        // SAFETY: while the sender holds the pointer, TX_GONE is clear, so
+        // the channel is not freed.
+        self.inner.map(|p| unsafe { &*p.as_ptr() })
+    }
+
     /// Sends `value`, waking the receiver. Fails, giving the value back, if
     /// the receiver was dropped or closed.
     pub fn send(mut self, value: T) -> Result<(), T> {
-        let inner = self.inner.take().expect("sender used after send");
-        let mut state = lock(&inner.state);
-        state.tx_gone = true;
-        if state.rx_closed {
+        let ptr = self.inner.take().expect("sender used after send");
+        // SAFETY: we held the pointer until now (see `inner`).
+        let inner = unsafe { ptr.as_ref() };
+        let mut state = inner.lock();
+        let tx_waker = state.tx_waker().take();
+        if state.flags & RX_CLOSED != 0 {
+            if state.unlock_gone(TX_GONE, RX_GONE) {
+                // SAFETY: both ends are gone.
+                unsafe { free(ptr) };
+            }
+            drop(tx_waker);
             return Err(value);
         }
-        state.value = Some(value);
-        let waker = state.rx_waker.take();
-        drop(state);
+        state.put_value(value);
+        let waker = state.rx_waker().take();
+        // The receiver is not gone (RX_CLOSED is clear), so this is not last.
+        let _ = state.unlock_gone(TX_GONE, RX_GONE);
+        drop(tx_waker);
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -116,9 +279,12 @@ impl<T> Sender<T> {
 
     /// Whether the receiver was dropped or closed (a `send` would fail).
     pub fn is_closed(&self) -> bool {
-        self.inner
-            .as_ref()
-            .is_none_or(|inner| lock(&inner.state).rx_closed)
+        self.inner().is_none_or(|inner| {
+            let state = inner.lock();
+            let closed = state.flags & RX_CLOSED != 0;
+            state.unlock();
+            closed
+        })
     }
 
     /// Completes when the receiver is dropped or closed: lets a producer
@@ -129,17 +295,19 @@ impl<T> Sender<T> {
 
     /// Polls for the receiver's departure (see [`Sender::closed`]).
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(inner) = &self.inner else {
+        let Some(inner) = self.inner() else {
             return Poll::Ready(());
         };
-        let mut state = lock(&inner.state);
-        if state.rx_closed {
+        let mut state = inner.lock();
+        if state.flags & RX_CLOSED != 0 {
+            state.unlock();
             return Poll::Ready(());
         }
-        match &mut state.tx_waker {
+        match state.tx_waker() {
             Some(w) if w.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
+        state.unlock();
         goro_coop::set_wait_reason(goro_coop::WaitReason::Oneshot);
         Poll::Pending
     }
@@ -147,13 +315,18 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let Some(inner) = self.inner.take() else {
+        let Some(ptr) = self.inner.take() else {
             return;
         };
-        let mut state = lock(&inner.state);
-        state.tx_gone = true;
-        let waker = state.rx_waker.take();
-        drop(state);
+        // SAFETY: we held the pointer until now (see `inner`).
+        let mut state = unsafe { ptr.as_ref() }.lock();
+        let waker = state.rx_waker().take();
+        let tx_waker = state.tx_waker().take();
+        if state.unlock_gone(TX_GONE, RX_GONE) {
+            // SAFETY: both ends are gone.
+            unsafe { free(ptr) };
+        }
+        drop(tx_waker);
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -189,18 +362,32 @@ impl<T> fmt::Debug for Closed<'_, T> {
 
 /// Receives the one value: `.await` it (or poll `&mut receiver`).
 pub struct Receiver<T> {
-    inner: Arc<Inner<T>>,
+    inner: NonNull<Inner<T>>,
 }
 
+// SAFETY: the receiver takes a `T` sent from another thread (hence `T:
+// Send`); its access to the shared fields goes through the lock.
+unsafe impl<T: Send> Send for Receiver<T> {}
+// SAFETY: `&Receiver` only reads the flags, under the lock.
+unsafe impl<T: Send> Sync for Receiver<T> {}
+
 impl<T> Receiver<T> {
+    fn inner(&self) -> &Inner<T> {
+        // SAFETY: until the receiver's drop sets RX_GONE the channel is not
+        // freed.
+        unsafe { self.inner.as_ref() }
+    }
+
     /// Takes the value if it has been sent.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let mut state = lock(&self.inner.state);
-        match state.value.take() {
+        let mut state = self.inner().lock();
+        let result = match state.take_value() {
             Some(value) => Ok(value),
-            None if state.tx_gone => Err(TryRecvError::Closed),
+            None if state.flags & TX_GONE != 0 => Err(TryRecvError::Closed),
             None => Err(TryRecvError::Empty),
-        }
+        };
+        state.unlock();
+        result
     }
 
     /// Blocks the thread until the value arrives (plain threads only).
@@ -212,10 +399,10 @@ impl<T> Receiver<T> {
     /// Refuses the value: a later `send` fails and gives it back. A value
     /// sent before this call can still be taken with `try_recv`.
     pub fn close(&mut self) {
-        let mut state = lock(&self.inner.state);
-        state.rx_closed = true;
-        let waker = state.tx_waker.take();
-        drop(state);
+        let mut state = self.inner().lock();
+        state.flags |= RX_CLOSED;
+        let waker = state.tx_waker().take();
+        state.unlock();
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -223,8 +410,10 @@ impl<T> Receiver<T> {
 
     /// Whether the sender is gone with nothing left to receive.
     pub fn is_terminated(&self) -> bool {
-        let state = lock(&self.inner.state);
-        state.tx_gone && state.value.is_none()
+        let state = self.inner().lock();
+        let done = state.flags & (TX_GONE | HAS_VALUE) == TX_GONE;
+        state.unlock();
+        done
     }
 }
 
@@ -233,20 +422,21 @@ impl<T> Future for Receiver<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let spent = ready!(goro_coop::poll_proceed(cx));
-        let mut state = lock(&self.inner.state);
-        let result = match state.value.take() {
+        let mut state = self.inner().lock();
+        let result = match state.take_value() {
             Some(value) => Ok(value),
-            None if state.tx_gone => Err(RecvError(())),
+            None if state.flags & TX_GONE != 0 => Err(RecvError(())),
             None => {
-                match &mut state.rx_waker {
+                match state.rx_waker() {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     slot => *slot = Some(cx.waker().clone()),
                 }
+                state.unlock();
                 goro_coop::set_wait_reason(goro_coop::WaitReason::Oneshot);
                 return Poll::Pending;
             }
         };
-        drop(state);
+        state.unlock();
         spent.made_progress();
         Poll::Ready(result)
     }
@@ -254,13 +444,19 @@ impl<T> Future for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut state = lock(&self.inner.state);
-        state.rx_closed = true;
-        let value = state.value.take();
-        let waker = state.tx_waker.take();
-        drop(state);
+        let ptr = self.inner;
+        let mut state = self.inner().lock();
+        state.flags |= RX_CLOSED;
+        let value = state.take_value();
+        let waker = state.tx_waker().take();
+        let rx_waker = state.rx_waker().take();
+        if state.unlock_gone(RX_GONE, TX_GONE) {
+            // SAFETY: both ends are gone.
+            unsafe { free(ptr) };
+        }
         // The value's destructor runs here, outside the lock.
         drop(value);
+        drop(rx_waker);
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -280,6 +476,15 @@ mod tests {
     use super::*;
     use crate::test_util::Task;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// The figure the module docs quote: one 40-byte allocation for a
+    /// channel of `()` on 64-bit targets.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn channel_size() {
+        assert_eq!(std::mem::size_of::<Inner<()>>(), 40);
+    }
 
     #[test]
     fn send_then_receive() {
@@ -321,6 +526,26 @@ mod tests {
         let (tx, rx) = channel();
         drop(rx);
         assert_eq!(tx.send(4), Err(4));
+    }
+
+    /// Both ends waiting at once (the receiver for the value, the sender
+    /// in `closed`): the receiver's drop wakes the sender, and the
+    /// sender's later drop frees the channel.
+    #[test]
+    fn both_ends_waiting_then_leaving() {
+        let (mut tx, rx) = channel::<Arc<()>>();
+        let mut rx = Task::new(rx);
+        rx.pending();
+        {
+            let mut closed = Task::new(tx.closed());
+            closed.pending();
+            drop(rx);
+            assert!(closed.woken());
+            closed.ready();
+        }
+        let value = Arc::new(());
+        assert!(tx.send(value.clone()).is_err());
+        assert_eq!(Arc::strong_count(&value), 1);
     }
 
     #[test]

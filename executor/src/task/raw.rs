@@ -9,9 +9,21 @@
 //!   S        the scheduler: `shared::TaskSched`, an uncounted pointer to the
 //!            runtime (see "Why the pointer stays valid" there), or for
 //!            blocking-pool tasks a counted `Arc<Shared>`
-//!   Stage<F> the future, then its output (a union in effect: one or the other)
+//!   Stage<F> the future, then its output: an untagged union whose variant
+//!            is the header's `stage` byte (see "Stage" below)
 //!   waker    the JoinHandle's waker slot
 //! ```
+//!
+//! ## Stage
+//!
+//! The stage holds the future until it completes (`STAGE_RUNNING`), then
+//! its output (`STAGE_FINISHED`), then nothing (`STAGE_CONSUMED`, also
+//! while a value is being dropped, so a panicking destructor leaves
+//! nothing to drop twice). The variant is kept in a byte of the header's
+//! padding rather than in a Rust enum, whose tag would add a word to every
+//! record (a future's own state byte does not offer the enum a niche).
+//! The byte has the same owner as the union: the holder of RUNNING until
+//! COMPLETE, then the JoinHandle (JOIN_INTEREST) or the completing thread.
 //!
 //! ## Join waker
 //!
@@ -51,12 +63,15 @@ pub(crate) struct Header {
     /// other cache line for them: the record is only 16-byte aligned, and
     /// the end of the header usually shares a line with the future, which
     /// another core may be writing. Two narrow fields rather than one word:
-    /// with `listed` they fill eight bytes.
+    /// with `listed` and the stage tag they fill eight bytes.
     pub(crate) wait_since: AtomicU32,
     pub(crate) wait_reason: AtomicU8,
     /// Whether the task is in the owned-task list; only touched with the
     /// lock of its list shard (see `list.rs`).
     pub(crate) listed: std::cell::UnsafeCell<bool>,
+    /// Which variant the record's stage holds (see "Stage"); owned like the
+    /// stage itself.
+    stage: UnsafeCell<u8>,
     /// The functions that know the future's type.
     pub(crate) vtable: &'static Vtable,
     /// Links of the runtime's owned-task list. Only touched with the lock of
@@ -71,6 +86,13 @@ pub(crate) struct Header {
     /// record is shared.
     pub(crate) parent: Option<Id>,
 }
+
+/// The stage holds the future.
+const STAGE_RUNNING: u8 = 0;
+/// The stage holds the output.
+const STAGE_FINISHED: u8 = 1;
+/// The stage holds nothing.
+const STAGE_CONSUMED: u8 = 2;
 
 /// Owned-task list membership, protected by the shard lock.
 #[derive(Default)]
@@ -101,10 +123,10 @@ pub(crate) struct Vtable {
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
 }
 
-pub(crate) enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, JoinError>),
-    Consumed,
+/// The future or its output, as `Header::stage` says (see "Stage").
+pub(crate) union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, JoinError>>,
 }
 
 #[repr(C)]
@@ -112,7 +134,8 @@ struct Cell<F: Future, S> {
     header: Header,
     scheduler: S,
     /// Owned by the holder of RUNNING until COMPLETE; then by the JoinHandle
-    /// (JOIN_INTEREST) or by the completing thread (no JOIN_INTEREST).
+    /// (JOIN_INTEREST) or by the completing thread (no JOIN_INTEREST). Its
+    /// variant is `header.stage`.
     stage: UnsafeCell<Stage<F>>,
     /// See "Join waker" above.
     join_waker: UnsafeCell<Option<Waker>>,
@@ -163,9 +186,12 @@ where
             wait_since: AtomicU32::new(wait::now_ms() as u32),
             wait_reason: AtomicU8::new(wait_reason),
             listed: std::cell::UnsafeCell::new(false),
+            stage: UnsafeCell::new(STAGE_RUNNING),
         },
         scheduler,
-        stage: UnsafeCell::new(Stage::Running(future)),
+        stage: UnsafeCell::new(Stage {
+            future: ManuallyDrop::new(future),
+        }),
         join_waker: UnsafeCell::new(None),
     };
     // SAFETY: `ptr` is fresh (or recycled, holding no value) memory with
@@ -206,15 +232,16 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let mut cx = Context::from_waker(&waker);
     let scope = PollScope::enter(ptr.as_ptr() as *const ());
     let polled = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: we hold RUNNING, so we own the stage and its tag.
+        let tag = cell.header.stage.with(|t| unsafe { *t });
+        assert!(tag == STAGE_RUNNING, "polled a task whose future is gone");
         cell.stage.with_mut(|stage| {
-            // SAFETY: we hold RUNNING, so we own the stage.
-            match unsafe { &mut *stage } {
-                // SAFETY: the future lives in the heap record until the
-                // stage is replaced, which only the RUNNING holder (us)
-                // does, and never by moving it out: it stays pinned.
-                Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(&mut cx),
-                _ => unreachable!("polled a task whose future is gone"),
-            }
+            // SAFETY: we own the stage, and the tag says it holds the
+            // future. The future lives in the heap record until the stage
+            // is replaced, which only the RUNNING holder (us) does, and
+            // never by moving it out (`drop_stage` drops it in place): it
+            // stays pinned.
+            unsafe { Pin::new_unchecked(&mut *(*stage).future) }.poll(&mut cx)
         })
     }));
     let yielded = scope.finish();
@@ -247,26 +274,83 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     };
     // Drop the future before publishing the output; a panicking destructor
     // turns the result into a panic error.
-    let dropped = set_stage(cell, Stage::Consumed);
+    let dropped = drop_stage(cell);
     let output = match (dropped, output) {
         (Err(payload), Ok(_)) => Err(JoinError::panic(cell.header.id, payload)),
         (_, output) => output,
     };
-    let _ = set_stage(cell, Stage::Finished(output));
+    store_output(cell, output);
     // SAFETY: we hold RUNNING and the Notified's reference.
     unsafe { complete::<F, S>(ptr, 1) };
 }
 
-/// Replaces the stage (we own it), catching a panic from the old value's
-/// destructor.
-fn set_stage<F: Future, S>(cell: &Cell<F, S>, new: Stage<F>) -> std::thread::Result<()> {
+/// Empties the stage (we own it), catching a panic from the destructor of
+/// what it held. The value is dropped in place (a future stays pinned),
+/// with the tag already set to `STAGE_CONSUMED`, so a destructor that
+/// panics leaves nothing behind to drop again.
+#[inline]
+fn drop_stage<F: Future, S>(cell: &Cell<F, S>) -> std::thread::Result<()> {
+    // SAFETY: callers own the stage and its tag (RUNNING held, or COMPLETE
+    // and the output belongs to them).
+    let tag = cell.header.stage.with(|t| unsafe { *t });
+    if tag == STAGE_CONSUMED {
+        return Ok(());
+    }
+    // SAFETY: as above.
+    cell.header
+        .stage
+        .with_mut(|t| unsafe { *t = STAGE_CONSUMED });
     catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
-            // SAFETY: callers own the stage (RUNNING held, or COMPLETE and
-            // the output belongs to them).
-            unsafe { *stage = new }
+            if tag == STAGE_RUNNING {
+                // SAFETY: the tag said the union holds the future; it is
+                // dropped where it is, and the tag no longer names it.
+                unsafe { ManuallyDrop::drop(&mut (*stage).future) }
+            } else {
+                // SAFETY: as above, for the output.
+                unsafe { ManuallyDrop::drop(&mut (*stage).output) }
+            }
         })
     }))
+}
+
+/// Stores the output in the emptied stage (we own it).
+#[inline]
+fn store_output<F: Future, S>(cell: &Cell<F, S>, output: Result<F::Output, JoinError>) {
+    cell.stage.with_mut(|stage| {
+        // SAFETY: callers own the stage, which `drop_stage` emptied.
+        unsafe {
+            stage.write(Stage {
+                output: ManuallyDrop::new(output),
+            })
+        }
+    });
+    // SAFETY: callers own the tag.
+    cell.header
+        .stage
+        .with_mut(|t| unsafe { *t = STAGE_FINISHED });
+}
+
+/// Takes the output out of the stage, if it holds one.
+///
+/// # Safety
+/// The caller owns the stage (COMPLETE, and the output is theirs).
+unsafe fn take_output<F: Future, S>(cell: &Cell<F, S>) -> Option<Result<F::Output, JoinError>> {
+    // SAFETY: the caller owns the stage and its tag.
+    let tag = cell.header.stage.with(|t| unsafe { *t });
+    if tag != STAGE_FINISHED {
+        return None;
+    }
+    // SAFETY: as above.
+    cell.header
+        .stage
+        .with_mut(|t| unsafe { *t = STAGE_CONSUMED });
+    // SAFETY: the tag said the union holds the output, and no longer names
+    // it: it is moved out exactly once.
+    Some(
+        cell.stage
+            .with_mut(|s| unsafe { ManuallyDrop::take(&mut (*s).output) }),
+    )
 }
 
 /// Drops the future of a task whose RUNNING bit we hold, stores a cancelled
@@ -279,11 +363,11 @@ unsafe fn cancel_and_complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs
     // SAFETY: the caller holds RUNNING and a reference.
     let cell = unsafe { cell::<F, S>(ptr) };
     let id = cell.header.id;
-    let err = match set_stage(cell, Stage::Consumed) {
+    let err = match drop_stage(cell) {
         Ok(()) => JoinError::cancelled(id),
         Err(payload) => JoinError::panic(id, payload),
     };
-    let _ = set_stage(cell, Stage::Finished(Err(err)));
+    store_output(cell, Err(err));
     // SAFETY: passed on from our caller: RUNNING and `refs` references.
     unsafe { complete::<F, S>(ptr, refs) };
 }
@@ -301,7 +385,7 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, refs: usize) {
     let cell = unsafe { cell::<F, S>(ptr) };
     match cell.header.state.transition_to_complete() {
         ToComplete::DropOutput => {
-            let _ = set_stage(cell, Stage::Consumed);
+            let _ = drop_stage(cell);
         }
         ToComplete::WakeJoiner => {
             cell.join_waker.with(|slot| {
@@ -347,6 +431,11 @@ unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 /// `ptr` is a `Cell<F, S>` whose reference count has just reached zero.
 unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<Cell<F, S>>();
+    // The union drops nothing by itself: empty it first (normally it is
+    // empty already; a destructor's panic is not the freeing thread's).
+    // SAFETY: this was the last reference, so the stage is ours; the
+    // borrow ends before the record is freed.
+    let _ = drop_stage(unsafe { cell.as_ref() });
     // SAFETY: this was the last reference to a record written by
     // `allocate`; nothing touches it after this.
     unsafe { std::ptr::drop_in_place(cell.as_ptr()) };
@@ -396,10 +485,7 @@ unsafe fn try_read_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut (), wake
         return;
     }
     // SAFETY: COMPLETE with JOIN_INTEREST: the stage belongs to us.
-    let stage = cell
-        .stage
-        .with_mut(|s| std::mem::replace(unsafe { &mut *s }, Stage::Consumed));
-    let Stage::Finished(output) = stage else {
+    let Some(output) = (unsafe { take_output(cell) }) else {
         panic!("JoinHandle polled after it returned Ready");
     };
     let dst = dst.cast::<Poll<Result<F::Output, JoinError>>>();
@@ -424,7 +510,7 @@ unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
     let todo = cell.header.state.transition_to_join_handle_dropped();
     if todo != ToJoinHandleDropped::ClearWaker {
         // Complete: the output was left for us.
-        let _ = set_stage(cell, Stage::Consumed);
+        let _ = drop_stage(cell);
     }
     if todo != ToJoinHandleDropped::DropOutput {
         // SAFETY: JOIN_WAKER is clear (or we cleared it), so the slot is ours.
@@ -462,8 +548,9 @@ mod tests {
 
     /// The figures `lib.rs` quotes, on 64-bit targets: a 64-byte header;
     /// 88 bytes of record besides the stage (header, scheduler pointer,
-    /// join waker slot); a stage of at least 32 bytes (the output slot is a
-    /// `Result<_, JoinError>`); 120 bytes for a future that holds nothing.
+    /// join waker slot); a stage as large as the larger of the future and
+    /// the output slot (a `Result<_, JoinError>`, 24 bytes), with no tag of
+    /// its own; 112 bytes for a future that holds nothing.
     #[test]
     fn record_size() {
         type F = std::future::Ready<()>;
@@ -472,7 +559,21 @@ mod tests {
         assert_eq!(size_of::<Header>(), 64);
         assert_eq!(record - stage, 88);
         assert_eq!(size_of::<Result<(), JoinError>>(), 24);
-        assert_eq!(stage, 32);
-        assert_eq!(record, 120);
+        assert_eq!(stage, 24);
+        assert_eq!(record, 112);
+        // A future of 32 bytes (an `async` block holding two pointers
+        // across its await) costs exactly its size.
+        type G = [usize; 4];
+        struct Fut(#[allow(dead_code)] G);
+        impl std::future::Future for Fut {
+            type Output = ();
+            fn poll(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<()> {
+                std::task::Poll::Pending
+            }
+        }
+        assert_eq!(size_of::<Cell<Fut, TaskSched>>(), 88 + 32);
     }
 }
