@@ -6,6 +6,12 @@
 //! The two sides are written the same way: an accept loop that spawns one
 //! echo task per connection, and one spawned client task per connection
 //! doing write-64 / read-64 in lockstep with TCP_NODELAY.
+//!
+//! Knobs: `GORO_WORKER_THREADS=N` gives both runtimes and the floor N
+//! worker threads (default 2); `TCP_ECHO_ONLY=goro|tokio|floor` runs that
+//! side alone `TCP_ECHO_INTERLEAVED` times (default 9) and prints its
+//! median, then exits (for `strace -c -f` and `perf stat`, which then
+//! count one side only).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
@@ -13,13 +19,21 @@ use std::time::Duration;
 const CONNS: usize = 64;
 const ROUNDS: usize = 2_000;
 const MSG: usize = 64;
-const WORKERS: usize = 2;
+
+/// Worker threads of both runtimes and of the floor: `GORO_WORKER_THREADS`
+/// (the variable goro's builder reads), 2 if unset.
+fn workers() -> usize {
+    std::env::var("GORO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2)
+}
 
 // ----------------------------------------------------------------- tokio --
 
 fn tokio_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
+        .worker_threads(workers())
         .enable_all()
         .build()
         .unwrap()
@@ -67,7 +81,7 @@ async fn tokio_echo_round() {
 
 fn goro_runtime() -> goro::runtime::Runtime {
     goro::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
+        .worker_threads(workers())
         .build()
         .unwrap()
 }
@@ -112,8 +126,8 @@ async fn goro_echo_round() {
 
 // ---------------------------------------------------------------- floor --
 
-/// The same round trips with no runtime at all: `WORKERS` plain threads,
-/// each owning `CONNS / WORKERS` connection pairs and driving them in
+/// The same round trips with no runtime at all: `workers()` plain threads,
+/// each owning `CONNS / workers()` connection pairs and driving them in
 /// lockstep (client send, server recv, server send, client recv), with
 /// blocking sockets and no epoll, no wake-ups, no task switches. On
 /// loopback a send has queued its bytes at the peer before it returns, so
@@ -123,12 +137,13 @@ fn floor_round() {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
 
-    let threads: Vec<_> = (0..WORKERS)
+    let workers = workers();
+    let threads: Vec<_> = (0..workers)
         .map(|_| {
-            std::thread::spawn(|| {
+            std::thread::spawn(move || {
                 let listener = TcpListener::bind("127.0.0.1:0").unwrap();
                 let addr = listener.local_addr().unwrap();
-                let pairs: Vec<(TcpStream, TcpStream)> = (0..CONNS / WORKERS)
+                let pairs: Vec<(TcpStream, TcpStream)> = (0..CONNS / workers)
                     .map(|_| {
                         let c = TcpStream::connect(addr).unwrap();
                         let (s, _) = listener.accept().unwrap();
@@ -183,14 +198,43 @@ fn interleaved(
     let rate = |d: Duration| (CONNS * ROUNDS) as f64 / d.as_secs_f64();
     let (gm, tm, fm) = (g[rounds / 2], t[rounds / 2], f[rounds / 2]);
     println!(
-        "tcp_echo interleaved x{rounds}: goro median {gm:.2?} ({:.0} round trips/s), \
+        "tcp_echo interleaved x{rounds} ({} workers): goro median {gm:.2?} ({:.0} round trips/s), \
          tokio median {tm:.2?} ({:.0} round trips/s), goro/tokio throughput {:.2}; \
          no-runtime floor {fm:.2?} ({:.0} round trips/s, {:.2} x tokio)",
+        workers(),
         rate(gm),
         rate(tm),
         rate(gm) / rate(tm),
         rate(fm),
         rate(fm) / rate(tm),
+    );
+}
+
+/// `TCP_ECHO_ONLY`: one side alone, `rounds` times, median printed.
+fn one_side(
+    only: &str,
+    goro_rt: &goro::runtime::Runtime,
+    tokio_rt: &tokio::runtime::Runtime,
+    rounds: usize,
+) {
+    let mut d: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let s = std::time::Instant::now();
+            match only {
+                "goro" => goro_rt.block_on(goro_echo_round()),
+                "tokio" => tokio_rt.block_on(tokio_echo_round()),
+                "floor" => floor_round(),
+                other => panic!("TCP_ECHO_ONLY={other}: expected goro, tokio or floor"),
+            }
+            s.elapsed()
+        })
+        .collect();
+    d.sort();
+    let m = d[rounds / 2];
+    println!(
+        "tcp_echo {only} x{rounds} ({} workers): median {m:.2?} ({:.0} round trips/s)",
+        workers(),
+        (CONNS * ROUNDS) as f64 / m.as_secs_f64()
     );
 }
 
@@ -208,6 +252,10 @@ fn tcp_echo(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(9);
+    if let Ok(only) = std::env::var("TCP_ECHO_ONLY") {
+        one_side(&only, &goro_rt, &tokio_rt, rounds.max(1));
+        std::process::exit(0);
+    }
     if rounds > 0 {
         interleaved(&goro_rt, &tokio_rt, rounds);
     }

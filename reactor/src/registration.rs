@@ -247,6 +247,30 @@ impl Registration {
         res
     }
 
+    /// `try_io` for byte streams: also clears the readiness when
+    /// `drained(&result)` says the op emptied the socket (as in
+    /// `poll_io_drain`).
+    pub(crate) fn try_io_drain<R>(
+        &self,
+        dir: Direction,
+        op: impl FnOnce() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> io::Result<R> {
+        let Some(ev) = self.shared.ready_now(dir) else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        if ev.shutdown {
+            return Err(shutdown_error());
+        }
+        let res = op();
+        match &res {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.shared.clear_readiness(ev),
+            Ok(v) if drained(v) => self.shared.clear_readiness(ev),
+            _ => {}
+        }
+        res
+    }
+
     /// Forgets `ev`'s readiness unless a newer edge arrived (see "The
     /// clear race" in `scheduled_io.rs`).
     pub(crate) fn clear(&self, ev: ReadyEvent) {

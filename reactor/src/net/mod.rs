@@ -12,6 +12,7 @@
 //! operation fails with an `io::Error` saying so.
 
 mod addr;
+mod inq;
 mod poll_evented;
 mod split;
 pub mod tcp;

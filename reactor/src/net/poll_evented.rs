@@ -1,10 +1,12 @@
 //! [`PollEvented`]: a mio source plus its [`Registration`]; every net type
 //! is a thin wrapper around one.
 
+use crate::net::inq;
 use crate::registration::Registration;
 use crate::scheduled_io::Direction;
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
 
 pub(crate) struct PollEvented<E: mio::event::Source> {
@@ -92,19 +94,49 @@ impl<E: mio::event::Source> PollEvented<E> {
     }
 }
 
-impl<E: mio::event::Source> PollEvented<E>
+impl<E: mio::event::Source + AsRawFd> PollEvented<E>
 where
     for<'a> &'a E: Read + Write,
 {
+    /// The stream read path: one `recvmsg(2)` into `iovcnt` buffers at
+    /// `iov` holding `len` bytes in all, clearing the read readiness when
+    /// the read emptied the socket (see `inq.rs` and [`drained`]).
+    ///
+    /// # Safety
+    /// As [`inq::recv`]: each `iovec` describes memory writable for its
+    /// length (possibly uninitialised) for the whole call.
+    unsafe fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        iov: *mut libc::iovec,
+        iovcnt: usize,
+        len: usize,
+    ) -> Poll<io::Result<usize>> {
+        let fd = self.io().as_raw_fd();
+        self.reg
+            .poll_io_drain(
+                cx,
+                Direction::Read,
+                // SAFETY: the caller's contract covers `iov`; `fd` is open
+                // because `self` owns the source.
+                || unsafe { inq::recv(fd, iov, iovcnt) },
+                |&(n, queued)| drained(n, len, queued),
+            )
+            .map_ok(|(n, _)| n)
+    }
+
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let len = buf.len();
-        let mut io = self.io();
-        self.reg
-            .poll_io_drain(cx, Direction::Read, || io.read(buf), |&n| short(n, len))
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: len,
+        };
+        // SAFETY: `iov` describes `buf`, borrowed mutably for this call.
+        unsafe { self.poll_recv(cx, &mut iov, 1, len) }
     }
 
     pub(crate) fn poll_read_vectored(
@@ -112,14 +144,34 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
+        // More than IOV_MAX buffers is EINVAL; read into the first ones
+        // (a short read the caller's loop continues).
+        let used = bufs.len().min(IOV_MAX);
+        let bufs = &mut bufs[..used];
         let len = bufs.iter().map(|b| b.len()).sum();
-        let mut io = self.io();
-        self.reg.poll_io_drain(
-            cx,
-            Direction::Read,
-            || io.read_vectored(bufs),
-            |&n| short(n, len),
-        )
+        // SAFETY: on Unix `IoSliceMut` is guaranteed to be ABI-compatible
+        // with `iovec`, and these describe buffers borrowed mutably for
+        // this call.
+        unsafe { self.poll_recv(cx, bufs.as_mut_ptr().cast(), bufs.len(), len) }
+    }
+
+    /// Reads into memory that may be uninitialised: the kernel only writes
+    /// into `buf`, so no byte is zeroed first. On `Ready(Ok(n))` the first
+    /// `n` bytes of `buf` are initialised.
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: len,
+        };
+        // SAFETY: `iov` describes `buf`, borrowed mutably for this call;
+        // `recvmsg` writes at most `len` bytes there and never reads them,
+        // so uninitialised memory is fine.
+        unsafe { self.poll_recv(cx, &mut iov, 1, len) }
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
@@ -148,7 +200,21 @@ where
     }
 
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.try_io(Direction::Read, |mut io| io.read(buf))
+        let fd = self.io().as_raw_fd();
+        let len = buf.len();
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: len,
+        };
+        self.reg
+            .try_io_drain(
+                Direction::Read,
+                // SAFETY: `iov` describes `buf`, borrowed mutably for this
+                // call; `fd` is open because `self` owns the source.
+                || unsafe { inq::recv(fd, &mut iov, 1) },
+                |&(n, queued)| drained(n, len, queued),
+            )
+            .map(|(n, _)| n)
     }
 
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
@@ -156,38 +222,14 @@ where
     }
 }
 
-impl<E: mio::event::Source + std::os::fd::AsRawFd> PollEvented<E> {
-    /// Reads into memory that may be uninitialised, with `read(2)` on the
-    /// descriptor: the kernel only writes into `buf`, so no byte is zeroed
-    /// first. On `Ready(Ok(n))` the first `n` bytes of `buf` are
-    /// initialised.
-    pub(crate) fn poll_read_uninit(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        let fd = self.io().as_raw_fd();
-        let ptr = buf.as_mut_ptr().cast::<libc::c_void>();
-        self.reg.poll_io_drain(
-            cx,
-            Direction::Read,
-            || {
-                // SAFETY: `ptr` points at `len` writable bytes borrowed
-                // mutably for this whole call (`buf`), and `fd` is open:
-                // `self` owns the source. `read(2)` writes at most `len`
-                // bytes there and never reads them, so uninitialised memory
-                // is fine.
-                let n = unsafe { libc::read(fd, ptr, len) };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
-                }
-            },
-            |&n| short(n, len),
-        )
-    }
+/// `IOV_MAX` on Linux and the BSDs.
+const IOV_MAX: usize = 1024;
+
+/// A read of `n` bytes into `asked` bytes of buffers emptied the socket:
+/// it came back short, or the kernel said nothing is left (`queued`, from
+/// `TCP_INQ`). Zero is EOF (or an empty buffer), never "drained".
+fn drained(n: usize, asked: usize, queued: Option<usize>) -> bool {
+    n > 0 && (n < asked || queued == Some(0))
 }
 
 /// A stream op that moved some bytes but fewer than asked for drained the

@@ -252,7 +252,7 @@ macro_rules! stream_io_traits {
                 cx: &mut std::task::Context<'_>,
                 bufs: &mut [std::io::IoSliceMut<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_read_vectored(cx, bufs)
+                self.poll_read_vectored_ref(cx, bufs)
             }
         }
         impl futures_io::AsyncRead for &$stream {

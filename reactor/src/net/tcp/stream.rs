@@ -36,9 +36,7 @@ impl TcpStream {
     /// Registers a socket whose non-blocking connect has started and waits
     /// for the connect's outcome (shared with `TcpSocket::connect`).
     pub(crate) async fn finish_connect(s: mio::net::TcpStream) -> io::Result<TcpStream> {
-        let stream = TcpStream {
-            io: PollEvented::new_rw(s)?,
-        };
+        let stream = TcpStream::wrap(PollEvented::new_rw(s)?);
         // A non-blocking connect completes when the socket turns writable;
         // success or failure is then in SO_ERROR.
         poll_fn(|cx| stream.io.poll_ready(cx, Direction::Write)).await?;
@@ -60,11 +58,17 @@ impl TcpStream {
         }
     }
 
+    /// Every constructor ends here: turns on the queued-bytes hint that
+    /// lets a read that empties the socket say so (`net/inq.rs`).
+    fn wrap(io: PollEvented<mio::net::TcpStream>) -> TcpStream {
+        use std::os::fd::AsRawFd;
+        crate::net::inq::enable(io.io().as_raw_fd());
+        TcpStream { io }
+    }
+
     /// Registers an accepted stream with its listener's reactor.
     pub(crate) fn from_mio(handle: Handle, s: mio::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream {
-            io: PollEvented::with_handle(handle, s)?,
-        })
+        Ok(TcpStream::wrap(PollEvented::with_handle(handle, s)?))
     }
 
     /// Wraps a connected std stream (made non-blocking here).
@@ -74,9 +78,9 @@ impl TcpStream {
     #[track_caller]
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
-        Ok(TcpStream {
-            io: PollEvented::new_rw(mio::net::TcpStream::from_std(stream))?,
-        })
+        Ok(TcpStream::wrap(PollEvented::new_rw(
+            mio::net::TcpStream::from_std(stream),
+        )?))
     }
 
     /// Turns this back into a (non-blocking) std stream.
@@ -178,6 +182,14 @@ impl TcpStream {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.io.poll_read(cx, buf)
+    }
+
+    pub(crate) fn poll_read_vectored_ref(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_vectored(cx, bufs)
     }
 
     pub(crate) fn poll_write_ref(

@@ -128,6 +128,14 @@ impl UnixStream {
         self.io.poll_read(cx, buf)
     }
 
+    pub(crate) fn poll_read_vectored_ref(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_vectored(cx, bufs)
+    }
+
     pub(crate) fn poll_write_ref(
         &self,
         cx: &mut Context<'_>,
