@@ -22,10 +22,10 @@ fn one_worker(threshold: Option<Duration>) -> goro_executor::runtime::Runtime {
 
 /// A task queues 100 small tasks on its own P and then sleeps for 1 s
 /// inside its poll. Returns how long after the sleep began the last of the
-/// 100 ran.
-fn delay_behind_blocker(threshold: Option<Duration>) -> Duration {
+/// 100 ran, and the polls run on spare Ps.
+fn delay_behind_blocker(threshold: Option<Duration>) -> (Duration, u64) {
     let rt = one_worker(threshold);
-    rt.block_on(async {
+    let delay = rt.block_on(async {
         let blocker = spawn(async {
             let small: Vec<_> = (0..100).map(|_| spawn(async { Instant::now() })).collect();
             let start = Instant::now();
@@ -38,21 +38,24 @@ fn delay_behind_blocker(threshold: Option<Duration>) -> Duration {
             last = last.max(h.await.unwrap());
         }
         last - start
-    })
+    });
+    (delay, rt.handle().metrics().spare.poll_count)
 }
 
 #[test]
 fn stuck_worker_hands_its_queue_to_a_spare() {
-    let delay = delay_behind_blocker(Some(Duration::from_millis(10)));
+    let (delay, spare_polls) = delay_behind_blocker(Some(Duration::from_millis(10)));
     assert!(
         delay < Duration::from_millis(50),
         "the tasks behind the blocked poll waited {delay:?}"
     );
+    assert!(spare_polls >= 100, "{spare_polls} polls on spare Ps");
 }
 
 #[test]
 fn without_threshold_the_queue_waits_for_the_blocker() {
-    let delay = delay_behind_blocker(None);
+    let (delay, spare_polls) = delay_behind_blocker(None);
+    assert_eq!(spare_polls, 0);
     assert!(
         delay > Duration::from_millis(900),
         "the tasks behind the blocked poll ran after {delay:?}, before it returned"
@@ -269,4 +272,71 @@ fn blocked_worker_is_reported_once_per_task() {
 fn no_report_with_threshold_off() {
     let stderr = child_stderr("off");
     assert!(!stderr.contains("blocked its worker"), "{stderr}");
+}
+
+/// Context switches of this process's thread named `name` (Linux).
+#[cfg(target_os = "linux")]
+fn switches_of(name: &str) -> Option<u64> {
+    // Threads of other tests come and go while this reads: skip those
+    // that vanish.
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let dir = entry.path();
+        let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
+            continue;
+        };
+        if comm.trim_end() != name {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(dir.join("status")) else {
+            continue;
+        };
+        let n = status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches:"))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+            .sum();
+        return Some(n);
+    }
+    None
+}
+
+/// An idle runtime's sysmon sleeps until an M wakes: over 300 ms of
+/// idleness it does not wake (it used to look every 10 ms), and it wakes
+/// again for work.
+#[cfg(target_os = "linux")]
+#[test]
+fn sysmon_sleeps_deeply_when_idle() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("hidle")
+        .build()
+        .unwrap();
+    rt.block_on(async { spawn(async { 1 }).await.unwrap() });
+    let sysmon = "hidle-sysmon";
+    // Wait (up to 5 s) for a 100 ms window without a sysmon wake-up: the
+    // runtime has settled into idleness.
+    let give_up = Instant::now() + Duration::from_secs(5);
+    let mut before = switches_of(sysmon).expect("the sysmon thread");
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = switches_of(sysmon).unwrap();
+        if now == before {
+            break;
+        }
+        before = now;
+        assert!(Instant::now() < give_up, "sysmon never stopped waking");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let after = switches_of(sysmon).unwrap();
+    assert!(after - before <= 1, "sysmon woke {} times", after - before);
+    // Work wakes it again (it watches busy workers), and it sleeps after.
+    rt.block_on(async {
+        spawn(async { std::thread::sleep(Duration::from_millis(30)) })
+            .await
+            .unwrap()
+    });
+    assert!(
+        switches_of(sysmon).unwrap() > after,
+        "sysmon did not wake for work"
+    );
 }
