@@ -301,7 +301,8 @@ fn switches_of(name: &str) -> Option<u64> {
 }
 
 /// An idle runtime's sysmon sleeps until an M wakes: over 300 ms of
-/// idleness it does not wake (it used to look every 10 ms), and it wakes
+/// idleness it does not wake (an IDLE_INTERVAL of 10 ms would wake it 30
+/// times), and it wakes
 /// again for work.
 #[cfg(target_os = "linux")]
 #[test]
