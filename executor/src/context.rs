@@ -146,6 +146,47 @@ pub(crate) fn with_local_p<T>(
     })
 }
 
+/// `block_in_place`: takes this M's P out of its context and lends it to
+/// the handoff (see `handoff.rs`).
+pub(crate) fn lend_p() -> crate::handoff::Lent {
+    use crate::handoff::Lent;
+    with_worker(|w| {
+        let Some(w) = w else { return Lent::NoP };
+        if w.shared.config.current_thread {
+            return Lent::CurrentThread;
+        }
+        // A P borrowed further up this thread's stack (a destructor run
+        // from a queue operation) cannot be lent: run in place.
+        let Ok(mut slot) = w.p.try_borrow_mut() else {
+            return Lent::NoP;
+        };
+        let Some(p) = slot.take() else {
+            return Lent::NoP; // nested: lent already
+        };
+        drop(slot);
+        if w.searching.replace(false) {
+            w.shared.counters[p.index]
+                .searching
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            w.shared.idle.stop_searching();
+        }
+        let index = p.index;
+        w.shared.handoff.lend(&w.shared, p);
+        Lent::Yes(index)
+    })
+}
+
+/// `block_in_place`'s `f` returned: takes P `index` back into this M's
+/// context if no other M took it meanwhile.
+pub(crate) fn reclaim_p(index: usize) {
+    with_worker(|w| {
+        let Some(w) = w else { return };
+        if let Some(p) = w.shared.handoff.reclaim(index) {
+            *w.p.borrow_mut() = Some(p);
+        }
+    })
+}
+
 /// Runs `f` with the runtime this thread is in (M or entered), if any.
 pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> Option<R> {
     with_worker(|w| match w {

@@ -131,7 +131,9 @@ fn drive<F: Future>(shared: &Arc<Shared>, p: Box<Processor>, mut future: Pin<&mu
         }
         match m.next_task() {
             Some(task) => m.run(task),
-            None => park_block_on(&watched, || m.park(Some(&main.woken))),
+            None => park_block_on(&watched, || {
+                m.park(Some(&main.woken));
+            }),
         }
     }
 }

@@ -153,12 +153,12 @@ pub(crate) fn dump(shared: &Shared) -> Dump {
     });
     tasks.sort_unstable_by_key(|t| t.id);
     Dump {
-        workers: shared.remotes.len(),
+        workers: shared.num_workers,
         all_parked: shared.idle.all_parked(),
         injector: shared.injector.len(),
-        queues: shared.remotes.iter().map(|r| r.steal.len()).collect(),
+        queues: shared.workers().iter().map(|r| r.steal.len()).collect(),
         runnext: shared
-            .remotes
+            .workers()
             .iter()
             .map(|r| !r.runnext.is_empty())
             .collect(),

@@ -20,6 +20,10 @@ pub(crate) struct Idle {
     /// Parked Ms (by P index) and who is asleep. The lock is held only to
     /// move an M between asleep and awake; nothing blocks under it.
     sleepers: Mutex<Sleepers>,
+    /// The sysmon thread, and whether it sleeps until an M wakes (see
+    /// "Sleeping deeply" in `sysmon.rs`).
+    sysmon: std::sync::OnceLock<std::thread::Thread>,
+    sysmon_asleep: std::sync::atomic::AtomicBool,
 }
 
 struct Sleepers {
@@ -45,6 +49,45 @@ impl Idle {
                 stack: Vec::with_capacity(num_workers),
                 asleep: vec![false; num_workers],
             }),
+            sysmon: std::sync::OnceLock::new(),
+            sysmon_asleep: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Sysmon registers its thread, once.
+    pub(crate) fn set_sysmon(&self, thread: std::thread::Thread) {
+        let _ = self.sysmon.set(thread);
+    }
+
+    /// Sysmon is about to sleep until woken: true if every M is still
+    /// parked after it said so (then it may sleep), false if one woke.
+    /// StoreLoad with `wake_sysmon`: sysmon stores the flag and loads the
+    /// state; an M changes the state (SeqCst RMW) and loads the flag. With
+    /// both sides SeqCst, at least one sees the other.
+    pub(crate) fn sysmon_may_sleep(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst as S;
+        self.sysmon_asleep.store(true, S);
+        if self.all_parked() {
+            return true;
+        }
+        self.sysmon_asleep.store(false, S);
+        false
+    }
+
+    /// Sysmon woke (for whatever reason).
+    pub(crate) fn sysmon_woke(&self) {
+        self.sysmon_asleep
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// An M became unparked: wake sysmon if it sleeps deeply. One load when
+    /// it does not (SeqCst: the other half of `sysmon_may_sleep`).
+    fn wake_sysmon(&self) {
+        use std::sync::atomic::Ordering::SeqCst as S;
+        if self.sysmon_asleep.load(S) && self.sysmon_asleep.swap(false, S) {
+            if let Some(t) = self.sysmon.get() {
+                t.unpark();
+            }
         }
     }
 
@@ -118,6 +161,8 @@ impl Idle {
         }
         let index = sleepers.stack.pop()?;
         sleepers.asleep[index] = false;
+        drop(sleepers);
+        self.wake_sysmon();
         Some(index)
     }
 
@@ -154,6 +199,8 @@ impl Idle {
         sleepers.asleep[index] = false;
         sleepers.stack.retain(|&i| i != index);
         self.state.fetch_add(UNPARK_ONE, SeqCst);
+        drop(sleepers);
+        self.wake_sysmon();
         false
     }
 
@@ -170,6 +217,8 @@ impl Idle {
             sleepers.asleep[i] = false;
         }
         self.state.fetch_add(all.len() * UNPARK_ONE, SeqCst);
+        drop(sleepers);
+        self.wake_sysmon();
         all
     }
 

@@ -68,10 +68,12 @@
 //! resources, and a minimal sysmon (`sysmon.rs`) makes a busy M poll the
 //! reactor every millisecond (plus the poll in progress) once the Ms stop
 //! polling it on their own (noticed within 8 ms), so IO next to CPU-bound
-//! tasks is not left waiting for 61 long polls. A P is detachable (it is a
-//! box an M can hand to another, as Go's `handoffp` does for a P whose M
-//! blocks), but nothing hands one off yet: each worker keeps its P for
-//! life. See `docs/architecture.md` and `docs/HACKING.md`.
+//! tasks is not left waiting for 61 long polls. A P is detachable (a box
+//! an M can hand to another): `task::block_in_place` hands the caller's P
+//! over, as Go's `handoffp` does for an M entering a syscall, and sysmon
+//! moves the queued work of a P stuck in one poll for `blocking_threshold`
+//! to a spare M (`handoff.rs`). See `docs/architecture.md` and
+//! `docs/HACKING.md`.
 //!
 //! ## Orientation
 //!
@@ -83,7 +85,8 @@
 //! `queue/` (local ring) · `shared.rs` (per-runtime state, its creation and
 //! shutdown) · `context.rs` (the thread's runtime context: every
 //! thread-local but the task-record cache) · `sysmon.rs` (reactor-poll
-//! flag, schedtrace) · `blocking.rs` (spawn_blocking pool) · `metrics.rs`
+//! flag, schedtrace) · `handoff.rs` (block_in_place, blocked-worker
+//! handoff) · `blocking.rs` (spawn_blocking pool) · `metrics.rs`
 //! (per-P counters behind `Handle::metrics`) · `trace.rs` (`GORO_DEBUG`
 //! schedtrace) · `hooks.rs` (task hooks, unhandled-panic policy). See
 //! `docs/debugging.md`.
@@ -101,6 +104,7 @@ mod context;
 mod current_thread;
 mod deadlock;
 mod dump;
+mod handoff;
 mod hooks;
 mod idle;
 mod injector;

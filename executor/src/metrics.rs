@@ -42,6 +42,10 @@ pub(crate) struct WorkerCounters {
     pub(crate) forced_yields: AtomicU64,
     pub(crate) busy_ns: AtomicU64,
     pub(crate) spawned: AtomicU64,
+    /// The record of the task the M holding this P polls (or polled
+    /// last): stored before each poll, for sysmon's handoff report, which
+    /// only compares it with listed records (see `handoff.rs`).
+    pub(crate) running: std::sync::atomic::AtomicPtr<crate::task::raw::Header>,
     /// Whether the M holding this P is searching (for schedtrace).
     pub(crate) searching: std::sync::atomic::AtomicBool,
 }
@@ -72,6 +76,10 @@ pub struct RuntimeMetrics {
     pub idle_blocking_threads: usize,
     /// One entry per worker (P), by index.
     pub workers: Vec<WorkerMetrics>,
+    /// The spare Ps' counters, added up: the work the blocked-worker
+    /// handoff moved off workers stuck in a poll (see
+    /// `Builder::blocking_threshold`). Its `local_queue_depth` is 0.
+    pub spare: WorkerMetrics,
     /// The reactor's counters.
     pub reactor: goro_reactor::ReactorMetrics,
 }
@@ -104,6 +112,25 @@ pub struct WorkerMetrics {
     /// `busy_duration / poll_count`: an upper bound of the mean poll time
     /// (it includes the scheduler's time between polls).
     pub mean_poll_time: Duration,
+}
+
+impl WorkerMetrics {
+    /// Adds the counters of `other` into `self` (for the spare Ps' sum).
+    pub(crate) fn add(&mut self, other: &WorkerMetrics) {
+        self.poll_count += other.poll_count;
+        self.steal_count += other.steal_count;
+        self.steal_operations += other.steal_operations;
+        self.park_count += other.park_count;
+        self.unpark_count += other.unpark_count;
+        self.overflow_count += other.overflow_count;
+        self.budget_forced_yield_count += other.budget_forced_yield_count;
+        self.busy_duration += other.busy_duration;
+        self.mean_poll_time = Duration::from_nanos(
+            (self.busy_duration.as_nanos() as u64)
+                .checked_div(self.poll_count)
+                .unwrap_or(0),
+        );
+    }
 }
 
 impl WorkerCounters {

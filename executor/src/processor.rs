@@ -43,6 +43,10 @@ pub(crate) struct Processor {
     /// When the M holding this P last woke (or took it): the start of the
     /// busy period `metrics.rs` adds up at the next park.
     pub(crate) awake_since: std::time::Instant,
+    /// For a spare P (see `handoff.rs`): the index of the stuck P whose
+    /// work it takes, and that P's poll count when it got stuck.
+    pub(crate) helps: usize,
+    pub(crate) helps_polls: u64,
 }
 
 impl Processor {
@@ -60,6 +64,8 @@ impl Processor {
             runnext_streak: 0,
             rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
             awake_since: std::time::Instant::now(),
+            helps: usize::MAX,
+            helps_polls: 0,
         }
     }
 

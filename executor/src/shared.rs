@@ -36,11 +36,21 @@ pub(crate) struct Config {
     /// Task hooks (see `hooks.rs`).
     pub(crate) hooks: crate::hooks::Hooks,
     pub(crate) unhandled_panic: crate::hooks::UnhandledPanic,
+    /// `Builder::blocking_threshold` (see `handoff.rs`).
+    pub(crate) blocking_threshold: Option<Duration>,
+    /// How long a spare M waits for a P (`Builder::thread_keep_alive`).
+    pub(crate) spare_keep_alive: Duration,
 }
 
 pub(crate) struct Shared {
-    /// One per P, indexed by `Processor::index`.
+    /// One per P, indexed by `Processor::index`: the `num_workers` worker
+    /// Ps, then (multi-thread, handoff on) as many spare Ps, which only
+    /// spare Ms run (see `handoff.rs`). Stealing, metrics and dumps look
+    /// at the worker Ps (`workers()`).
     pub(crate) remotes: Box<[Remote]>,
+    pub(crate) num_workers: usize,
+    /// Blocked-worker handoff: lent, spare and rescuing Ps, spare Ms.
+    pub(crate) handoff: crate::handoff::Handoff,
     pub(crate) injector: Injector,
     pub(crate) idle: Idle,
     pub(crate) owned: OwnedTasks,
@@ -64,7 +74,7 @@ pub(crate) struct Shared {
     pub(crate) p_waiters: Mutex<Vec<Arc<crate::park::Parker<()>>>>,
     /// Deadlock detection's counters and `block_on` registry.
     pub(crate) watch: crate::deadlock::Watch,
-    /// Per-P counters, by P index (see `metrics.rs`).
+    /// Per-P counters, by P index, spare Ps included (see `metrics.rs`).
     pub(crate) counters: Box<[crate::metrics::WorkerCounters]>,
     /// Spawns from threads that hold no P (and every `spawn_blocking`): the
     /// only counter written by many threads, so an RMW.
@@ -87,13 +97,19 @@ impl Shared {
         num_ps: usize,
         config: Config,
         blocking: BlockingPool,
+        spawn_m: Option<crate::handoff::SpawnM>,
     ) -> std::io::Result<(Arc<Shared>, Vec<Box<Processor>>)> {
         let mut driver = goro_reactor::Driver::new()?;
         let reactor = driver.handle();
         driver.set_blocking_spawner(blocking.spawner());
-        let mut ps = Vec::with_capacity(num_ps);
-        let mut remotes = Vec::with_capacity(num_ps);
-        for index in 0..num_ps {
+        let spares = if config.current_thread || config.blocking_threshold.is_none() {
+            0
+        } else {
+            num_ps
+        };
+        let mut ps = Vec::with_capacity(num_ps + spares);
+        let mut remotes = Vec::with_capacity(num_ps + spares);
+        for index in 0..num_ps + spares {
             let (local, steal) = crate::queue::local();
             ps.push(Box::new(Processor::new(
                 index,
@@ -108,8 +124,18 @@ impl Shared {
             });
         }
         let watch = crate::deadlock::Watch::new(config.deadlock, config.deadlock_grace);
+        let spare_ps = ps.split_off(num_ps);
+        let handoff = crate::handoff::Handoff::new(
+            num_ps,
+            spare_ps,
+            config.blocking_threshold.filter(|_| !config.current_thread),
+            config.spare_keep_alive,
+            spawn_m,
+        );
         let shared = Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),
+            num_workers: num_ps,
+            handoff,
             injector: Injector::new(),
             idle: Idle::new(num_ps),
             owned: OwnedTasks::new(num_ps * 4),
@@ -122,7 +148,7 @@ impl Shared {
             idle_ps: Mutex::new(Vec::new()),
             p_waiters: Mutex::new(Vec::new()),
             watch,
-            counters: (0..num_ps).map(|_| Default::default()).collect(),
+            counters: (0..num_ps + spares).map(|_| Default::default()).collect(),
             remote_spawned: std::sync::atomic::AtomicU64::new(0),
             panic_shutdown: AtomicBool::new(false),
             block_on_wakers: Mutex::new(Vec::new()),
@@ -233,6 +259,7 @@ impl Shared {
         // the flag.
         self.shutdown.store(true, Ordering::Release);
         self.unpark_all();
+        self.handoff.wake_spares();
     }
 
     /// The second half of a shutdown, after [`Shared::stop_workers`] and
@@ -274,7 +301,8 @@ impl Shared {
         let _enter = context::enter(self);
         self.owned.close_and_shutdown();
         self.drop_queued();
-        let ps: Vec<_> = self.idle_ps.lock().unwrap().drain(..).collect();
+        let mut ps: Vec<_> = self.idle_ps.lock().unwrap().drain(..).collect();
+        ps.extend(self.handoff.shutdown());
         for p in ps {
             drop(self.drain_p(p));
         }
@@ -397,9 +425,14 @@ impl Shared {
         }
     }
 
+    /// The worker Ps' remote halves (without the spare Ps).
+    pub(crate) fn workers(&self) -> &[Remote] {
+        &self.remotes[..self.num_workers]
+    }
+
     /// Whether any queue a searcher could take from holds a task (racy).
     pub(crate) fn has_stealable_work(&self) -> bool {
-        !self.injector.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty())
+        !self.injector.is_empty() || self.workers().iter().any(|r| !r.steal.is_empty())
     }
 
     /// Wakes every parked M (shutdown).
@@ -452,7 +485,7 @@ impl Shared {
         let workers: Vec<_> = self
             .counters
             .iter()
-            .zip(self.remotes.iter())
+            .zip(self.workers().iter())
             .map(|(c, r)| c.snapshot(r.steal.len() + usize::from(!r.runnext.is_empty())))
             .collect();
         // Relaxed: statistics (see metrics.rs).
@@ -463,8 +496,13 @@ impl Shared {
             .sum();
         let spawned = local + self.remote_spawned.load(Ordering::Relaxed);
         let (blocking_threads, idle_blocking_threads) = self.blocking.thread_counts();
+        let mut spare = crate::metrics::WorkerMetrics::default();
+        for c in &self.counters[self.num_workers..] {
+            spare.add(&c.snapshot(0));
+        }
         crate::metrics::RuntimeMetrics {
-            num_workers: self.remotes.len(),
+            num_workers: self.num_workers,
+            spare,
             num_alive_tasks: self.num_alive_tasks(),
             spawned_tasks_count: spawned,
             global_queue_depth: self.injector.len(),

@@ -25,6 +25,23 @@
 //! new poll raises the flag and returns to `INTERVAL`. IO is therefore
 //! noticed within `2 × MAX_INTERVAL` of the Ms stopping polling, and then
 //! every `INTERVAL` again.
+//!
+//! # Blocked workers
+//!
+//! Each look also runs the handoff's `Retaker` (`handoff.rs`): Ps lent by
+//! `block_in_place` for longer than a look go to another M, and a P stuck
+//! in one poll for `blocking_threshold` has its work moved to a spare M.
+//!
+//! # Sleeping deeply
+//!
+//! When every M is parked (one of them in the reactor, so IO and timers
+//! wake it, not sysmon), nothing is lent or rescued, no trace is due and
+//! no burst's memory is waiting to go back, sysmon sleeps until an M
+//! unparks: an idle program has no periodic wake-up. The M's side is one
+//! load in the (already locked) unpark transitions of `idle.rs`;
+//! `Idle::sysmon_may_sleep` states the StoreLoad pair that keeps the
+//! wake-up from being lost (and `Thread::unpark` before `park` is kept as
+//! a token, so the order of the two calls does not matter).
 
 use crate::shared::Shared;
 use std::sync::atomic::Ordering;
@@ -51,14 +68,21 @@ pub(crate) fn run(shared: Weak<Shared>, debug: crate::trace::DebugConfig) {
     let mut last_polls = None;
     let mut busy_interval = INTERVAL;
     let mut after_burst = crate::task::free_list::AfterBurst::default();
+    let mut retaker = crate::handoff::Retaker::new();
+    if let Some(s) = shared.upgrade() {
+        s.idle.set_sysmon(std::thread::current());
+    }
     loop {
         let Some(s) = shared.upgrade() else { return };
         crate::task::wait::tick();
         if s.is_shutdown() {
+            retaker.finish(&s);
             return;
         }
+        retaker.tick(&s);
         let polls = s.reactor.polls();
-        let sleep = if s.idle.all_parked() {
+        let all_parked = s.idle.all_parked();
+        let sleep = if all_parked {
             IDLE_INTERVAL
         } else if last_polls != Some(polls) || !s.reactor.needs_polling() {
             // The Ms polled the reactor since the last look, or there is
@@ -76,7 +100,18 @@ pub(crate) fn run(shared: Weak<Shared>, debug: crate::trace::DebugConfig) {
         // Memory a burst of tasks left goes back once it is over. (The
         // count takes the owned list's shard locks: a few uncontended
         // locks a millisecond at most.)
-        after_burst.tick(s.num_alive_tasks(), sleep == IDLE_INTERVAL);
+        after_burst.tick(s.num_alive_tasks(), all_parked);
+        if all_parked
+            && tracer.is_none()
+            && !after_burst.waiting()
+            && s.handoff.is_quiet()
+            && s.idle.sysmon_may_sleep()
+        {
+            // See "Sleeping deeply". Shutdown unparks this thread too.
+            std::thread::park();
+            s.idle.sysmon_woke();
+            continue;
+        }
         let sleep = match tracer.as_mut() {
             Some(t) => sleep.min(t.tick(&s)),
             None => sleep,

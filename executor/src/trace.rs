@@ -114,7 +114,7 @@ impl Tracer {
 
 /// The summary line and, with `detail`, the per-P and per-M lines.
 pub(crate) fn render(shared: &Shared, uptime: Duration, detail: bool) -> String {
-    let workers = shared.remotes.len();
+    let workers = shared.num_workers;
     // Relaxed: a report; see metrics.rs.
     let parked = |i: usize| {
         let c = &shared.counters[i];
@@ -128,11 +128,11 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, detail: bool) -> String 
     let idle = parked.iter().filter(|&&p| p).count();
     let searching = searching_m.iter().filter(|&&s| s).count();
     let (pool, pool_idle) = shared.blocking.thread_counts();
-    // Worker Ms, sysmon, and the blocking pool's threads.
-    let threads = workers + 1 + pool;
+    // Ms (workers and spares), sysmon, and the blocking pool's threads.
+    let threads = shared.handoff.threads() + 1 + pool;
     // Each ring's length is read once, so the summary's `[...]` and the
     // per-P lines of one report agree with each other.
-    let queues: Vec<usize> = shared.remotes.iter().map(|r| r.steal.len()).collect();
+    let queues: Vec<usize> = shared.workers().iter().map(|r| r.steal.len()).collect();
     let mut out = String::with_capacity(128 + workers * 96);
     let _ = write!(
         out,
@@ -148,7 +148,7 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, detail: bool) -> String 
     }
     let _ = writeln!(out, "] tasks={}", shared.num_alive_tasks());
     if detail {
-        for (i, r) in shared.remotes.iter().enumerate() {
+        for (i, r) in shared.workers().iter().enumerate() {
             let _ = writeln!(
                 out,
                 "  P{i}: m={i} queue={} runnext={} tick={}",

@@ -102,6 +102,7 @@ use crate::queue::LOCAL_QUEUE_CAPACITY;
 use crate::shared::Shared;
 use crate::task::Notified;
 use std::cell::{Cell, RefCell};
+use std::ptr;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -116,7 +117,9 @@ const RUNNEXT_STEAL_SPINS: u32 = 256;
 /// See "Runnext starvation guard".
 pub(crate) const MAX_RUNNEXT_STREAK: u32 = 3;
 
-/// The body of a worker thread: run the P until the runtime shuts down.
+/// The body of an M thread (a worker, or a spare M started by the
+/// handoff with `p`): run Ps until the runtime shuts down, or until this M
+/// has had no P for `thread_keep_alive` (see `handoff.rs`).
 pub(crate) fn run_worker(shared: Arc<Shared>, p: Box<Processor>) {
     let ctx = WorkerCtx {
         shared: shared.clone(),
@@ -125,16 +128,33 @@ pub(crate) fn run_worker(shared: Arc<Shared>, p: Box<Processor>) {
     };
     let _worker = context::enter_worker(&ctx);
     let _reactor = shared.reactor.enter();
-    let m = Machine::new(&ctx);
     while !shared.is_shutdown() {
-        match m.next_task() {
-            Some(task) => m.run(task),
-            None => m.park(None),
+        if ctx.p.borrow().is_none() {
+            // Lost the P in `block_in_place`, or gave a spare P back.
+            match shared.handoff.wait_as_spare(&shared) {
+                Some(p) => *ctx.p.borrow_mut() = Some(p),
+                None => break,
+            }
+            continue;
+        }
+        let m = Machine::new(&ctx);
+        if m.index < shared.num_workers {
+            m.run_p();
+        } else {
+            m.run_spare();
         }
     }
-    let p = m.release_p();
-    let p = shared.drain_p(p);
-    shared.idle_ps.lock().unwrap().push(p);
+    let holds = ctx.p.borrow().is_some();
+    if holds {
+        let p = Machine::new(&ctx).release_p();
+        let p = shared.drain_p(p);
+        if p.index < shared.num_workers {
+            shared.idle_ps.lock().unwrap().push(p);
+        } else {
+            shared.handoff.spare_done(p);
+        }
+    }
+    shared.handoff.thread_exited();
 }
 
 /// Go's M: a thread running a P, as a borrowed view of the thread's
@@ -161,6 +181,54 @@ impl<'a> Machine<'a> {
         f(p.as_mut().expect("the M lost its P"))
     }
 
+    /// Whether this M still holds its P (false after `block_in_place`
+    /// handed it over).
+    fn holds_p(&self) -> bool {
+        self.ctx.p.try_borrow().map_or(true, |p| p.is_some())
+    }
+
+    /// Runs the P until shutdown, or until the M loses it.
+    fn run_p(&self) {
+        while !self.shared.is_shutdown() {
+            match self.next_task() {
+                Some(task) => self.run(task),
+                None => {
+                    if !self.park(None) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A spare M on a spare P: runs the work taken from a stuck P (and the
+    /// injector's), then gives the spare P back (see `handoff.rs`).
+    fn run_spare(&self) {
+        let (stuck, stuck_polls) = self.with_p(|p| (p.helps, p.helps_polls));
+        let remote = &self.shared.remotes[stuck];
+        let stuck_counters = &self.shared.counters[stuck];
+        while !self.shared.is_shutdown() {
+            let task = self.with_p(|p| {
+                self.find_local(p, false)
+                    .or_else(|| remote.steal.steal_into(&mut p.run_queue))
+                    // Relaxed: a hint; only take runnext while its owner
+                    // is still inside the stuck poll.
+                    .or_else(|| {
+                        (stuck_counters.polls.load(Ordering::Relaxed) == stuck_polls)
+                            .then(|| remote.runnext.take())
+                            .flatten()
+                    })
+            });
+            let Some(task) = task else { break };
+            self.run(task);
+            if !self.holds_p() {
+                return;
+            }
+        }
+        let p = self.release_p();
+        self.shared.handoff.spare_done(p);
+    }
+
     /// Mirrors `ctx.searching` for schedtrace's per-M lines (written on
     /// search transitions only, never per poll). Relaxed: a report, read
     /// as a hint.
@@ -185,11 +253,17 @@ impl<'a> Machine<'a> {
     pub(crate) fn run(&self, task: Notified) {
         let counters = &self.shared.counters[self.index];
         bump(&counters.polls, 1);
+        // Relaxed: read by sysmon as a hint (see `handoff.rs`).
+        counters
+            .running
+            .store(ptr::from_ref(task.header()).cast_mut(), Ordering::Relaxed);
         if let Some(hooks) = &self.shared.config.hooks.poll {
             return self.run_hooked(task, hooks);
         }
         let ((), spent) = goro_coop::with_budget_spent(|| task.run());
-        if spent {
+        // After a `block_in_place` the P (and its counters) may be another
+        // M's: count only while this M holds it.
+        if spent && self.holds_p() {
             bump(&counters.forced_yields, 1);
         }
     }
@@ -204,7 +278,7 @@ impl<'a> Machine<'a> {
             f(&meta);
         }
         let ((), spent) = goro_coop::with_budget_spent(|| task.run());
-        if spent {
+        if spent && self.holds_p() {
             bump(&self.shared.counters[self.index].forced_yields, 1);
         }
         if let Some(f) = &hooks.after {
@@ -214,9 +288,13 @@ impl<'a> Machine<'a> {
 
     /// Finds the next task to run (see "Finding work"), or `None` if the M
     /// should park.
+    /// `None` too when the M lost its P in `block_in_place`: `park` then
+    /// says so.
     pub(crate) fn next_task(&self) -> Option<Notified> {
         let config = &self.shared.config;
-        let (global_first, poll_events) = self.with_p(|p| {
+        let (global_first, poll_events) = {
+            let mut p = self.ctx.p.borrow_mut();
+            let p = p.as_mut()?;
             p.until_global -= 1;
             p.until_event -= 1;
             let global_first = p.until_global == 0;
@@ -228,7 +306,7 @@ impl<'a> Machine<'a> {
                 p.until_event = config.event_interval;
             }
             (global_first, poll_events)
-        });
+        };
         // Relaxed: see sysmon.rs; the swap makes one M take each request.
         let due = || {
             self.shared.poll_due.load(Ordering::Relaxed)
@@ -287,7 +365,7 @@ impl<'a> Machine<'a> {
         if injector.is_empty() {
             return None;
         }
-        let share = injector.len() / self.shared.remotes.len() + 1;
+        let share = injector.len() / self.shared.num_workers + 1;
         let n = share.min(LOCAL_QUEUE_CAPACITY / 2);
         let mut first = None;
         injector.take(n, |task| match first {
@@ -316,7 +394,7 @@ impl<'a> Machine<'a> {
             self.ctx.searching.set(true);
             self.note_searching(true);
         }
-        let remotes = &self.shared.remotes;
+        let remotes = self.shared.workers();
         let n = remotes.len();
         self.with_p(|p| {
             let start = p.rand_below(n);
@@ -365,8 +443,12 @@ impl<'a> Machine<'a> {
 
     /// Parks until there may be work (see "Worker thread
     /// parking/unparking"). `main` is the woken flag of a current-thread
-    /// `block_on` future, which also ends the park.
-    pub(crate) fn park(&self, main: Option<&AtomicBool>) {
+    /// `block_on` future, which also ends the park. Returns false, at once,
+    /// if the M has no P any more (it gave it up in `block_in_place`).
+    pub(crate) fn park(&self, main: Option<&AtomicBool>) -> bool {
+        if !self.holds_p() {
+            return false;
+        }
         let counters = &self.shared.counters[self.index];
         bump(&counters.parks, 1);
         let now = Instant::now();
@@ -375,6 +457,7 @@ impl<'a> Machine<'a> {
         self.park_until_work(main);
         bump(&counters.unparks, 1);
         self.with_p(|p| p.awake_since = Instant::now());
+        true
     }
 
     fn park_until_work(&self, main: Option<&AtomicBool>) {

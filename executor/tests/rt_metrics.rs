@@ -93,8 +93,12 @@ fn spawned_equals_completed_plus_alive_current_thread() {
 
 #[test]
 fn two_workers_steal_under_load() {
+    // No blocked-worker handoff: on a loaded machine a descheduled 500 µs
+    // poll can pass the threshold, and the spare thread would take the
+    // work the second worker is meant to steal.
     let rt = Builder::new_multi_thread()
         .worker_threads(2)
+        .blocking_threshold(None)
         .build()
         .unwrap();
     let h = rt.handle().clone();

@@ -14,8 +14,11 @@ fn child_workload() {
     if std::env::var_os(CHILD).is_none() {
         return; // only meaningful as the child
     }
+    // No blocked-worker reports: on a loaded machine a worker descheduled
+    // for 10 ms looks blocked, and its report line is not schedtrace's.
     let rt = Builder::new_multi_thread()
         .worker_threads(2)
+        .blocking_threshold(None)
         .build()
         .unwrap();
     rt.block_on(async {

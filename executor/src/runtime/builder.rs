@@ -28,6 +28,7 @@ pub struct Builder {
     deadlock: Deadlock,
     deadlock_grace: Duration,
     dump_on_sigquit: bool,
+    blocking_threshold: Option<Duration>,
     hooks: Hooks,
     unhandled_panic: UnhandledPanic,
 }
@@ -62,6 +63,7 @@ impl Builder {
             deadlock: Deadlock::Ignore,
             deadlock_grace: Duration::from_secs(1),
             dump_on_sigquit: false,
+            blocking_threshold: Some(Duration::from_millis(10)),
             hooks: Hooks::default(),
             unhandled_panic: UnhandledPanic::Ignore,
         }
@@ -158,6 +160,22 @@ impl Builder {
         self
     }
 
+    /// How long a poll may hold its worker before the runtime's monitor
+    /// thread treats the worker as blocked (default 10 ms; `None` turns
+    /// this off). A worker blocked that long while its queue or the global
+    /// queue has work has that work moved to a spare thread (at most as
+    /// many spare threads as workers; they exit when idle), and when the
+    /// poll ends, once per task, stderr gets
+    /// `goro: task 17 (src/db.rs:88) blocked its worker for 250 ms; use
+    /// spawn_blocking or block_in_place`. Multi-thread runtimes only (a
+    /// current-thread runtime has no monitor thread). Zero is rejected by
+    /// `build`. The rule and its limits: `docs/debugging.md`, "The handoff
+    /// rule".
+    pub fn blocking_threshold(&mut self, threshold: Option<Duration>) -> &mut Self {
+        self.blocking_threshold = threshold;
+        self
+    }
+
     /// Most threads the blocking pool runs at once (default 512). Zero is
     /// rejected by `build`.
     pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
@@ -165,7 +183,10 @@ impl Builder {
         self
     }
 
-    /// How long an idle blocking thread waits before exiting (default 10 s).
+    /// How long an idle blocking thread waits before exiting (default 10 s);
+    /// also how long a spare worker thread (see
+    /// [`blocking_threshold`](Self::blocking_threshold) and
+    /// [`block_in_place`](crate::task::block_in_place)) waits for work.
     pub fn thread_keep_alive(&mut self, d: Duration) -> &mut Self {
         self.keep_alive = d;
         self
@@ -269,6 +290,11 @@ impl Builder {
         if self.deadlock_grace.is_zero() {
             return Err(invalid("deadlock_grace must be more than zero".into()));
         }
+        if self.blocking_threshold.is_some_and(|t| t.is_zero()) {
+            return Err(invalid(
+                "blocking_threshold must be more than zero (None turns it off)".into(),
+            ));
+        }
 
         let blocking = BlockingPool::new(
             self.max_blocking_threads,
@@ -294,6 +320,8 @@ impl Builder {
                 }),
             },
             unhandled_panic: self.unhandled_panic,
+            blocking_threshold: self.blocking_threshold,
+            spare_keep_alive: self.keep_alive,
         };
         // Read once per runtime, at its start (see trace.rs).
         let debug = crate::trace::from_env();
@@ -303,10 +331,11 @@ impl Builder {
                  runtimes run; this current-thread runtime prints none"
             );
         }
-        let (shared, ps) = Shared::new(workers, config, blocking)?;
+        let exits = ThreadExits::new();
+        let spawn_m = (!self.current_thread).then(|| self.spare_spawner(&exits));
+        let (shared, ps) = Shared::new(workers, config, blocking, spawn_m)?;
         let handle = Handle { shared };
 
-        let exits = ThreadExits::new();
         let mut threads = Vec::with_capacity(workers + 2);
         if self.deadlock != Deadlock::Ignore {
             let weak = Arc::downgrade(&handle.shared);
@@ -376,6 +405,35 @@ impl Builder {
             }
         }
         Ok(Runtime::from_parts(handle, threads, exits))
+    }
+
+    /// Starts the spare Ms of the handoff (`handoff.rs`) as worker threads:
+    /// same name, stack size and start/stop hooks, counted for shutdown.
+    fn spare_spawner(&self, exits: &Arc<ThreadExits>) -> crate::handoff::SpawnM {
+        let name = self.thread_name.clone();
+        let stack = self.thread_stack_size;
+        let (start, stop) = (self.on_thread_start.clone(), self.on_thread_stop.clone());
+        let exits = exits.clone();
+        Box::new(move |body| {
+            let mut builder = std::thread::Builder::new().name(name());
+            if let Some(size) = stack {
+                builder = builder.stack_size(size);
+            }
+            let exit = exits.started();
+            let (start, stop) = (start.clone(), stop.clone());
+            builder
+                .spawn(move || {
+                    let _exit = exit;
+                    if let Some(f) = start {
+                        f();
+                    }
+                    body();
+                    if let Some(f) = stop {
+                        f();
+                    }
+                })
+                .map(drop)
+        })
     }
 
     fn blocking_thread_name(&self) -> Arc<dyn Fn() -> String + Send + Sync> {

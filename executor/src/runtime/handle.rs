@@ -118,7 +118,7 @@ impl Handle {
 
     /// Number of worker threads (Ps).
     pub fn num_workers(&self) -> usize {
-        self.shared.remotes.len()
+        self.shared.num_workers
     }
 
     /// A snapshot of every live task: id, name, status, wait reason and
@@ -192,7 +192,7 @@ impl<F: Future> Future for PanicWatch<'_, F> {
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handle")
-            .field("workers", &self.shared.remotes.len())
+            .field("workers", &self.shared.num_workers)
             .field("current_thread", &self.shared.config.current_thread)
             .finish()
     }

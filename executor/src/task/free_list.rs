@@ -271,6 +271,11 @@ pub(crate) struct AfterBurst {
 }
 
 impl AfterBurst {
+    /// Whether a quiet period is being timed (sysmon must keep looking).
+    pub(crate) fn waiting(&self) -> bool {
+        self.quiet_since.is_some()
+    }
+
     /// One sysmon look: `live` tasks alive, `idle` whether every M parks.
     pub(crate) fn tick(&mut self, live: usize, idle: bool) {
         self.peak = self.peak.max(live);

@@ -37,6 +37,39 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 pub use crate::blocking::spawn_blocking;
+
+/// Runs the blocking function `f` on this thread, and lets the runtime run
+/// this worker's other tasks on another thread meanwhile (Go's `handoffp`
+/// for a goroutine entering a blocking syscall).
+///
+/// On a worker of a multi-thread runtime, the worker's P (its run queue
+/// and runnext slot) is handed to another thread at once if it has work
+/// queued, and otherwise after one tick of the runtime's monitor thread
+/// (1 to 4 ms) if `f` is still running. When `f` returns, this thread
+/// takes its P back if nobody took it; otherwise it finishes the current
+/// poll without one (what the task spawns or wakes goes to the global
+/// queue) and then waits as a spare thread for a P that needs one, exiting
+/// after `Builder::thread_keep_alive`. At most as many extra threads as
+/// there are workers run at once; past that, the P waits for `f`.
+///
+/// Unlike [`spawn_blocking`], `f` may borrow from the task, since it runs
+/// right here; and the task's other futures (what it joins or selects
+/// over) wait for `f` either way.
+///
+/// Outside a runtime, on a `block_on` thread, on a blocking-pool thread
+/// and inside another `block_in_place`, `f` just runs (there is no P to
+/// hand over), as in tokio.
+///
+/// # Panics
+/// On a current-thread runtime (its only worker is the calling thread, so
+/// nothing could run its tasks meanwhile), as tokio's does: use
+/// [`spawn_blocking`] there.
+pub fn block_in_place<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    crate::handoff::block_in_place(f)
+}
 pub use goro_coop::consume_budget;
 
 /// What a task needs from the runtime that owns it.
