@@ -3,9 +3,9 @@
 use goro::context::{self, Context, ContextError};
 use goro::select;
 use goro::sync::ErrGroup;
+use goro::time::{Duration, Instant};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// Yields until `f` holds, failing after a generous bound.
 async fn eventually(what: &str, mut f: impl FnMut() -> bool) {

@@ -2,7 +2,7 @@
 
 use goro::select;
 use goro::time::{after, tick};
-use std::time::{Duration, Instant};
+use goro::time::{Duration, Instant};
 
 /// Timers armed in the current runtime's reactor.
 fn pending_timers() -> usize {

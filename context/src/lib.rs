@@ -70,12 +70,12 @@ pub use errgroup::ErrGroup;
 pub use time_chan::{after, tick};
 
 use goro_channels::chan;
+use goro_reactor::time::{Duration, Instant};
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant};
 
 /// Why a context is done (Go's `context.Canceled` and
 /// `context.DeadlineExceeded`).

@@ -9,7 +9,7 @@
 
 use goro_channels::chan;
 use goro_reactor::time::{interval_at, sleep_until, MissedTickBehavior};
-use std::time::{Duration, Instant};
+use goro_reactor::time::{Duration, Instant};
 
 /// A channel that receives the current time once, after `d` (Go's
 /// `time.After`). Usable as `recv(after(d)) -> t => ...` in `select!`

@@ -27,6 +27,7 @@
 use crate::park::Parker;
 use crate::processor::Processor;
 use crate::shared::Shared;
+use crate::task::local::LocalShared;
 use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::sync::Arc;
@@ -63,6 +64,9 @@ struct Context {
     /// The rest of this thread's block of task ids: next id, end
     /// (exclusive). See `task::Id::next`.
     id_block: Cell<(u64, u64)>,
+    /// The `LocalSet` this thread is driving (`task/local.rs`), borrowed
+    /// from the set for the scope of its guard, or null.
+    local: Cell<*const LocalShared>,
 }
 
 thread_local! {
@@ -74,6 +78,7 @@ thread_local! {
             in_pool: Cell::new(false),
             polling: Cell::new((ptr::null(), false)),
             id_block: Cell::new((0, 0)),
+            local: Cell::new(ptr::null()),
         }
     };
 
@@ -185,6 +190,23 @@ pub(crate) fn reclaim_p(index: usize) {
             *w.p.borrow_mut() = Some(p);
         }
     })
+}
+
+/// Makes `local` the set this thread drives until the returned previous
+/// value is put back with [`set_local`]. The caller keeps `local` alive
+/// while it is current.
+pub(crate) fn replace_local(local: *const LocalShared) -> *const LocalShared {
+    CONTEXT.with(|c| c.local.replace(local))
+}
+
+/// Puts back the value [`replace_local`] returned.
+pub(crate) fn set_local(local: *const LocalShared) {
+    let _ = CONTEXT.try_with(|c| c.local.set(local));
+}
+
+/// The set this thread is driving, or null.
+pub(crate) fn local() -> *const LocalShared {
+    CONTEXT.try_with(|c| c.local.get()).unwrap_or(ptr::null())
 }
 
 /// Runs `f` with the runtime this thread is in (M or entered), if any.

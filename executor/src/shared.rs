@@ -101,6 +101,10 @@ impl Shared {
     ) -> std::io::Result<(Arc<Shared>, Vec<Box<Processor>>)> {
         let mut driver = goro_reactor::Driver::new()?;
         let reactor = driver.handle();
+        if config.current_thread {
+            // Every task runs on the thread that parks in the driver.
+            reactor.allow_clock_pause();
+        }
         driver.set_blocking_spawner(blocking.spawner());
         let spares = if config.current_thread || config.blocking_threshold.is_none() {
             0

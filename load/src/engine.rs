@@ -118,7 +118,7 @@ impl Run {
                     return None;
                 }
                 if at > self.now() {
-                    goro::time::sleep_until(self.start + at).await;
+                    goro::time::sleep_until((self.start + at).into()).await;
                 }
                 Some(Some(at))
             }
@@ -195,7 +195,7 @@ impl Run {
         if let Some(end) = self.end {
             until = until.min(end);
         }
-        goro::time::sleep_until(self.start + until).await;
+        goro::time::sleep_until((self.start + until).into()).await;
     }
 }
 
@@ -297,7 +297,7 @@ pub async fn run_with(cfg: &Config, driver: Arc<dyn Driver>) -> Result<Report, E
         if let Some(end) = run.end {
             wake = wake.min(end);
         }
-        goro::time::sleep_until(run.start + wake).await;
+        goro::time::sleep_until((run.start + wake).into()).await;
         let now = run.now();
         if cfg.stop.is_stopped() {
             stopped = true;

@@ -64,10 +64,12 @@ pub(crate) struct Config {
     /// emitted `.worker_threads(n)` call points back at it. `None` leaves the
     /// runtime's default (one per CPU, or `GORO_WORKER_THREADS`).
     pub(crate) worker_threads: Option<(usize, Span)>,
+    /// `start_paused = true`: the runtime starts with its clock paused.
+    pub(crate) start_paused: bool,
 }
 
 /// The option names, in the order the "unknown option" message lists them.
-const OPTIONS: &[&str] = &["flavor", "worker_threads"];
+const OPTIONS: &[&str] = &["flavor", "worker_threads", "start_paused"];
 
 /// Parses the tokens between the attribute's parentheses.
 pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
@@ -78,6 +80,7 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
     // check needs the name, the flavor check the pair.
     let mut flavor: Option<(Flavor, MetaNameValue)> = None;
     let mut worker_threads: Option<(usize, Span, MetaNameValue)> = None;
+    let mut start_paused: Option<(bool, MetaNameValue)> = None;
 
     for meta in metas {
         let pair = match meta {
@@ -116,12 +119,23 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
                     worker_threads = Some((n, span, pair));
                 }
             }
+            "start_paused" => {
+                if start_paused.is_some() {
+                    errors.push(duplicate(&pair));
+                } else {
+                    match literal(&pair.value) {
+                        Some(Lit::Bool(b)) => start_paused = Some((b.value, pair)),
+                        _ => errors.push(syn::Error::new_spanned(
+                            &pair.value,
+                            "the `start_paused` option takes `true` or `false`",
+                        )),
+                    }
+                }
+            }
             _ => {
-                let valid = OPTIONS
-                    .iter()
-                    .map(|option| format!("`{option}`"))
-                    .collect::<Vec<_>>()
-                    .join(" and ");
+                let quoted: Vec<String> = OPTIONS.iter().map(|o| format!("`{o}`")).collect();
+                let (last, rest) = quoted.split_last().expect("options");
+                let valid = format!("{} and {last}", rest.join(", "));
                 errors.push(syn::Error::new_spanned(
                     &pair.path,
                     format!("unknown option `{name}`; the valid options are {valid}"),
@@ -147,10 +161,19 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
         errors.push(syn::Error::new_spanned(pair, message));
     }
 
+    if let (Flavor::MultiThread, Some((true, pair))) = (flavor, &start_paused) {
+        errors.push(syn::Error::new_spanned(
+            pair,
+            "`start_paused = true` needs the `current_thread` flavor: time can only be paused \
+             where every task runs on one thread",
+        ));
+    }
+
     errors.finish()?;
     Ok(Config {
         flavor,
         worker_threads: worker_threads.map(|(n, span, _)| (n, span)),
+        start_paused: start_paused.is_some_and(|(b, _)| b),
     })
 }
 
@@ -326,7 +349,7 @@ mod tests {
         let e = errors(Kind::Main, quote!(workers = 4));
         assert_eq!(
             e,
-            ["unknown option `workers`; the valid options are `flavor` and `worker_threads`"]
+            ["unknown option `workers`; the valid options are `flavor`, `worker_threads` and `start_paused`"]
         );
     }
 

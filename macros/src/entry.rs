@@ -94,6 +94,7 @@ fn generate(kind: Kind, config: &Config, function: ItemFn) -> TokenStream {
         n.set_span(span);
         quote!(.worker_threads(#n))
     });
+    let start_paused = config.start_paused.then(|| quote!(.start_paused(true)));
     let test = (kind == Kind::Test).then(|| quote!(#[::core::prelude::v1::test]));
     // A deadlocked test fails with the task dump instead of hanging; a
     // program reports one and goes on, and prints a dump on SIGQUIT.
@@ -113,6 +114,7 @@ fn generate(kind: Kind, config: &Config, function: ItemFn) -> TokenStream {
             #[allow(clippy::expect_used)]
             let #runtime = ::goro::runtime::Builder::#builder()
                 #worker_threads
+                #start_paused
                 #debugging
                 .build()
                 .expect("failed to build the goro runtime");

@@ -14,6 +14,7 @@
 //! |---|---|---|
 //! | `flavor` | `"multi_thread"` or `"current_thread"` | `main`: `"multi_thread"`; test: `"current_thread"` |
 //! | `worker_threads` | an integer literal ≥ 1, `multi_thread` only | the runtime's: one per CPU, or `GORO_WORKER_THREADS` |
+//! | `start_paused` | `true` or `false`, `current_thread` only: the clock starts paused (`goro::time::pause`) | `false` |
 //!
 //! The defaults are tokio's, so code moving over behaves as it did: a
 //! program gets every core; a test gets one thread, since the test harness

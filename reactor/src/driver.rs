@@ -3,7 +3,7 @@
 
 use crate::registration::IoSlab;
 use crate::scheduled_io::bits_of;
-use crate::time::clock::Clock;
+use crate::time::clock::{Clock, Virtual};
 use std::cell::RefCell;
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -115,10 +115,17 @@ impl Driver {
         // Fire what is already due and decide how long to sleep; publish
         // that under the wheel lock (see "Waking a driver that sleeps too
         // long" in time/clock.rs).
-        let now = Instant::now();
+        let real = Instant::now();
         let poll_timeout = {
             let mut st = clock.lock();
+            let mut now = clock.virtual_now(&st, real);
             st.wheel.advance(clock.now_tick(now), &mut self.to_wake);
+            if timeout.is_none() && self.to_wake.is_empty() && matches!(st.virt, Virtual::Paused(_))
+            {
+                // Idle with the clock paused: jump to the next timer
+                // instead of sleeping until it (time/pause.rs).
+                now = clock.auto_advance(&mut st, &mut self.to_wake);
+            }
             let timer = st.wheel.next_deadline();
             let mut t = match (timeout, timer) {
                 (None, None) => None,
@@ -190,8 +197,8 @@ impl Driver {
             let mut st = clock.lock();
             st.sleeping_until = 0;
             if slept {
-                st.wheel
-                    .advance(clock.now_tick(Instant::now()), &mut self.to_wake);
+                let now = clock.virtual_now(&st, Instant::now());
+                st.wheel.advance(clock.now_tick(now), &mut self.to_wake);
             }
         }
         self.to_wake.drain(..).for_each(Waker::wake);
@@ -296,6 +303,38 @@ impl Handle {
     /// The current thread's reactor, or `None` outside a goro runtime.
     pub fn try_current() -> Option<Handle> {
         CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+    }
+
+    /// Runs `f` with the current thread's reactor (no reference count
+    /// taken), or `None` outside a goro runtime or during thread exit.
+    pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+        let mut f = Some(f);
+        if let Ok(r) = CURRENT.try_with(|c| match c.try_borrow() {
+            Ok(h) => (f.take().unwrap())(h.as_ref()),
+            Err(_) => (f.take().unwrap())(None),
+        }) {
+            return r;
+        }
+        (f.take().unwrap())(None)
+    }
+
+    /// Lets [`crate::time::pause`] pause this reactor's clock. An executor
+    /// calls it for a runtime whose tasks all run on the thread that parks
+    /// in the driver (goro's current-thread flavor): there, "every task is
+    /// idle" is exactly "the driver is parked with no timeout", which is
+    /// when a paused clock jumps to the next timer. Addition to the seam.
+    pub fn allow_clock_pause(&self) {
+        self.inner.clock.allow_pause();
+    }
+
+    /// Pauses this reactor's clock, as [`crate::time::pause`] does for the
+    /// current one (an executor's `start_paused`). Addition to the seam.
+    ///
+    /// # Panics
+    /// As [`crate::time::pause`].
+    #[track_caller]
+    pub fn pause_clock(&self) {
+        crate::time::pause_in(self);
     }
 
     /// Diagnostic (addition to the seam): how many IO sources are

@@ -38,12 +38,12 @@ pub struct GoroSleep {
 impl GoroSleep {
     /// Moves the deadline of the same underlying timer.
     pub fn reset(&mut self, deadline: Instant) {
-        self.inner.reset(deadline);
+        self.inner.reset(deadline.into());
     }
 
     /// The instant this sleep completes at.
     pub fn deadline(&self) -> Instant {
-        self.inner.deadline()
+        self.inner.deadline().into_std()
     }
 }
 
@@ -68,7 +68,7 @@ impl ::hyper::rt::Timer for GoroTimer {
     #[track_caller]
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn ::hyper::rt::Sleep>> {
         Box::pin(GoroSleep {
-            inner: goro_reactor::time::sleep_until(deadline),
+            inner: goro_reactor::time::sleep_until(deadline.into()),
         })
     }
 

@@ -31,6 +31,7 @@ pub struct Builder {
     blocking_threshold: Option<Duration>,
     hooks: Hooks,
     unhandled_panic: UnhandledPanic,
+    start_paused: bool,
 }
 
 /// Overrides the default worker count of multi-thread runtimes.
@@ -66,6 +67,7 @@ impl Builder {
             blocking_threshold: Some(Duration::from_millis(10)),
             hooks: Hooks::default(),
             unhandled_panic: UnhandledPanic::Ignore,
+            start_paused: false,
         }
     }
 
@@ -150,6 +152,14 @@ impl Builder {
     /// rejected by `build`.
     pub fn event_interval(&mut self, n: u32) -> &mut Self {
         self.event_interval = n;
+        self
+    }
+
+    /// Starts the runtime with its clock paused (`goro::time::pause`; see
+    /// the time docs): for tests, current-thread flavor only (`build`
+    /// rejects it on a multi-thread runtime).
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
         self
     }
 
@@ -287,6 +297,13 @@ impl Builder {
         if self.event_interval == 0 {
             return Err(invalid("event_interval must be at least 1, got 0".into()));
         }
+        if self.start_paused && !self.current_thread {
+            return Err(invalid(
+                "start_paused needs the current-thread flavor: time can only be paused where \
+                 every task runs on one thread"
+                    .into(),
+            ));
+        }
         if self.deadlock_grace.is_zero() {
             return Err(invalid("deadlock_grace must be more than zero".into()));
         }
@@ -335,6 +352,9 @@ impl Builder {
         let spawn_m = (!self.current_thread).then(|| self.spare_spawner(&exits));
         let (shared, ps) = Shared::new(workers, config, blocking, spawn_m)?;
         let handle = Handle { shared };
+        if self.start_paused {
+            handle.shared.reactor.pause_clock();
+        }
 
         let mut threads = Vec::with_capacity(workers + 2);
         if self.deadlock != Deadlock::Ignore {

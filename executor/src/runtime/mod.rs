@@ -7,6 +7,7 @@
 
 mod builder;
 mod handle;
+mod local;
 
 pub use crate::deadlock::Deadlock;
 pub use crate::dump::{Dump, TaskDump, TaskStatus};

@@ -13,6 +13,7 @@ pub(crate) mod free_list;
 pub(crate) mod join;
 mod join_set;
 pub(crate) mod list;
+pub(crate) mod local;
 pub(crate) mod raw;
 pub(crate) mod state;
 mod task_local;
@@ -23,6 +24,7 @@ pub use builder::Builder;
 pub use goro_coop::WaitReason;
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
+pub use local::{spawn_local, LocalSet, RunUntil};
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 use crate::queue::QueueItem;
@@ -184,8 +186,12 @@ mod raw_task {
 /// A queued task: owns the reference that the NOTIFIED bit stands for.
 pub(crate) struct Notified(NonNull<Header>);
 
-// SAFETY: the task's future and output are Send; the record is shared
-// through its atomic state word.
+// SAFETY: the record is shared through its atomic state word, and running
+// a Notified is the only way to reach the future. For a task whose future
+// and output are Send that may happen on any thread; a local task's
+// Notified may be moved to and dropped on another thread (dropping only
+// counts a reference: the future is gone before the last one, see
+// `local.rs`, "Soundness"), but only its set's thread runs it.
 unsafe impl Send for Notified {}
 
 impl Notified {
@@ -250,6 +256,34 @@ where
     let ptr = raw::allocate(future, scheduler, Id::next(), location, try_id(), 0);
     // SAFETY: `allocate` created the three references these stand for; the
     // RawTask carries the owned list's.
+    unsafe {
+        (
+            RawTask::from_raw(ptr),
+            Notified(ptr),
+            JoinHandle::from_raw(ptr),
+        )
+    }
+}
+
+/// [`new_task`] for a future that need not be `Send`.
+///
+/// # Safety
+/// As [`raw::allocate_any`]: unless `F` and its output are Send, the
+/// returned Notified (and every later one) is run, and the RawTask shut
+/// down, only on the calling thread.
+pub(crate) unsafe fn new_local_task<F, S>(
+    future: F,
+    scheduler: S,
+    location: &'static Location<'static>,
+) -> (RawTask, Notified, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller takes on `allocate_any`'s contract.
+    let ptr = unsafe { raw::allocate_any(future, scheduler, Id::next(), location, try_id(), 0) };
+    // SAFETY: as in `new_task`.
     unsafe {
         (
             RawTask::from_raw(ptr),

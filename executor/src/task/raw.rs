@@ -143,9 +143,12 @@ struct Cell<F: Future, S> {
 
 struct VtableOf<F, S>(std::marker::PhantomData<(F, S)>);
 
-impl<F: Future + Send + 'static, S: Schedule> VtableOf<F, S>
+// No `Send` bound: local tasks (`local.rs`) use these functions too; the
+// bound is enforced where a record is made (`allocate`, or the contract of
+// `allocate_any`).
+impl<F: Future + 'static, S: Schedule> VtableOf<F, S>
 where
-    F::Output: Send + 'static,
+    F::Output: 'static,
 {
     const VTABLE: Vtable = Vtable {
         poll: poll::<F, S>,
@@ -171,6 +174,32 @@ pub(crate) fn allocate<F, S>(
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: `F` and its output are Send, so the record may be polled,
+    // cancelled and freed on any thread.
+    unsafe { allocate_any(future, scheduler, id, location, parent, wait_reason) }
+}
+
+/// [`allocate`] for a future that need not be `Send` (a local task).
+///
+/// # Safety
+/// If `F` or `F::Output` is not `Send`, the caller makes sure that the
+/// future is only polled and dropped, and the output only dropped by the
+/// task harness, on one thread: every `Notified` of the task is run, and
+/// the owned-list reference shut down, only on that thread (see
+/// `local.rs`, "Soundness"). The rest of the record is thread-safe.
+pub(crate) unsafe fn allocate_any<F, S>(
+    future: F,
+    scheduler: S,
+    id: Id,
+    location: &'static Location<'static>,
+    parent: Option<Id>,
+    wait_reason: u8,
+) -> NonNull<Header>
+where
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     let layout = Layout::new::<Cell<F, S>>();

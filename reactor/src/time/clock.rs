@@ -34,6 +34,7 @@
 //! waker is kept this way per reactor; shutdown drops it.
 
 use super::wheel::{EntryPoll, Key, Wheel};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -46,6 +47,20 @@ pub(crate) struct TimerState {
     pub(crate) is_shutdown: bool,
     /// The waker the last cancelled timer held (see "The spare waker").
     pub(crate) spare: Option<Waker>,
+    /// The clock's own time, once it has been paused (see "The paused
+    /// clock" in `pause.rs`).
+    pub(crate) virt: Virtual,
+}
+
+/// Where the clock's time comes from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Virtual {
+    /// Never paused: the real clock.
+    Real,
+    /// Paused at this time.
+    Paused(Instant),
+    /// Running again since `real` (a real-clock reading), from `at`.
+    Resumed { real: Instant, at: Instant },
 }
 
 pub(crate) struct Clock {
@@ -56,6 +71,11 @@ pub(crate) struct Clock {
     /// waker is woken or dropped (see "Wakers are dropped outside the
     /// lock") or while blocking.
     pub(crate) state: Mutex<TimerState>,
+    /// Whether `TimerState::virt` is anything but `Real`: the only thing
+    /// [`Clock::now`] reads besides the real clock until a test pauses it.
+    virtualized: AtomicBool,
+    /// Whether the executor allows pausing (see `Handle::allow_clock_pause`).
+    pausable: AtomicBool,
 }
 
 /// What registering a timer did.
@@ -74,8 +94,56 @@ impl Clock {
                 sleeping_until: 0,
                 is_shutdown: false,
                 spare: None,
+                virt: Virtual::Real,
             }),
+            virtualized: AtomicBool::new(false),
+            pausable: AtomicBool::new(false),
         }
+    }
+
+    /// Now on this clock: the real clock, or the paused (or resumed)
+    /// virtual time.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        let real = Instant::now();
+        // Relaxed: the flag only selects the slow path, which reads the
+        // time under the lock. A thread that races with `pause` reads the
+        // real clock, as if it had read it just before the pause.
+        if !self.virtualized.load(Ordering::Relaxed) {
+            return real;
+        }
+        self.virtual_now(&self.lock(), real)
+    }
+
+    /// The clock's time given the state and a real-clock reading.
+    pub(crate) fn virtual_now(&self, st: &TimerState, real: Instant) -> Instant {
+        match st.virt {
+            Virtual::Real => real,
+            Virtual::Paused(at) => at,
+            Virtual::Resumed { real: since, at } => at + real.saturating_duration_since(since),
+        }
+    }
+
+    /// The start of `tick`.
+    pub(crate) fn tick_start(&self, tick: u64) -> Instant {
+        self.base + Duration::from_millis(tick)
+    }
+
+    pub(crate) fn allow_pause(&self) {
+        // Relaxed: set once by the executor while it builds the runtime,
+        // before any task runs; handing the runtime to threads publishes it.
+        self.pausable.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_pausable(&self) -> bool {
+        // Relaxed: see `allow_pause`.
+        self.pausable.load(Ordering::Relaxed)
+    }
+
+    /// Marks the clock virtual for good (see `now`).
+    pub(crate) fn set_virtualized(&self) {
+        // Relaxed: see `now`.
+        self.virtualized.store(true, Ordering::Relaxed);
     }
 
     /// The first tick at or after `t` (rounding up: a timer never fires
@@ -101,6 +169,27 @@ impl Clock {
     /// How long from `now` until `tick` begins (zero if it has).
     pub(crate) fn until(&self, tick: u64, now: Instant) -> Duration {
         (self.base + Duration::from_millis(tick)).saturating_duration_since(now)
+    }
+
+    /// Auto-advance (see "The paused clock" in `pause.rs`): the runtime is
+    /// idle and the clock paused, so jump it to the next timer and fire
+    /// what is due then (through cascades, until something fires or no
+    /// timer is left). Returns the new time.
+    pub(crate) fn auto_advance(&self, st: &mut TimerState, out: &mut Vec<Waker>) -> Instant {
+        let Virtual::Paused(mut at) = st.virt else {
+            unreachable!("auto-advance of a clock that is not paused")
+        };
+        while out.is_empty() {
+            // Strictly after the wheel's time: `advance` below fires or
+            // cascades everything up to it, so this loop ends.
+            let Some(tick) = st.wheel.next_deadline() else {
+                break;
+            };
+            at = at.max(self.tick_start(tick));
+            st.wheel.advance(self.now_tick(at), out);
+        }
+        st.virt = Virtual::Paused(at);
+        at
     }
 
     /// Registers a timer; returns whether the driver must be unparked.

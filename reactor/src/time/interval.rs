@@ -89,7 +89,7 @@ impl Interval {
         };
         // A tick already due (catching up after a late tick) completes
         // without waiting for the wheel to notice it at its next park.
-        let now = Instant::now();
+        let now = self.sleep.now();
         let due = self.sleep.deadline();
         if due > now && self.sleep.poll_elapsed(cx).is_pending() {
             goro_coop::set_wait_reason(goro_coop::WaitReason::Sleep);
@@ -103,7 +103,9 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        let next = Instant::now()
+        let next = self
+            .sleep
+            .now()
             .checked_add(self.period)
             .unwrap_or_else(far_future);
         self.sleep.reset(next);

@@ -7,16 +7,25 @@
 //! never fires early; it fires at the first reactor park at or after its
 //! deadline (on an idle runtime, within about a millisecond).
 //!
+//! Time is read from the runtime's clock, which a test can pause
+//! ([`pause`], [`advance`], [`resume`]; see `pause.rs`): use
+//! [`Instant::now`] from here, not `std::time::Instant::now()`, to see it.
+//!
 //! Creating a timer outside a goro runtime panics; polling one after its
 //! runtime shut down panics too (see "Outside a runtime" in the crate docs).
 
 pub(crate) mod clock;
+mod instant;
 mod interval;
+mod pause;
 mod timeout;
 pub(crate) mod wheel;
 
+pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
-pub use std::time::{Duration, Instant};
+pub(crate) use pause::pause_in;
+pub use pause::{advance, is_paused, pause, resume};
+pub use std::time::Duration;
 pub use timeout::{timeout, timeout_at, Timeout};
 
 use crate::driver::Handle;
@@ -55,8 +64,10 @@ pub mod error {
 /// Outside a goro runtime.
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let now = Instant::now();
-    sleep_until(now.checked_add(duration).unwrap_or_else(far_future))
+    let handle = Handle::current();
+    let now = Instant::from_std(handle.inner.clock.now());
+    let deadline = now.checked_add(duration).unwrap_or_else(far_future);
+    sleep_in(handle, deadline)
 }
 
 /// Waits until `deadline`.
@@ -65,8 +76,13 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Outside a goro runtime.
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
+    sleep_in(Handle::current(), deadline)
+}
+
+/// A sleep on `handle`'s clock.
+pub(crate) fn sleep_in(handle: Handle, deadline: Instant) -> Sleep {
     Sleep {
-        handle: Handle::current(),
+        handle,
         deadline,
         state: SleepState::Unregistered,
     }
@@ -75,6 +91,11 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// About 30 years from now: "never" for deadlines that overflow `Instant`.
 pub(crate) fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+}
+
+/// [`far_future`] on the real clock.
+pub(crate) fn far_future_std() -> std::time::Instant {
+    std::time::Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
 /// Future returned by [`sleep`] and [`sleep_until`]. `Unpin`; dropping it
@@ -100,6 +121,11 @@ impl Sleep {
     /// The instant this sleep completes at.
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// Now on the clock of this sleep's runtime.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_std(self.handle.inner.clock.now())
     }
 
     /// Whether the deadline has been observed to pass (by a poll).
@@ -137,7 +163,7 @@ impl Sleep {
                 // No clock read here (it costs as much as the insert): the
                 // wheel rejects deadlines it has already passed, and one
                 // that passed since the last park fires at the next one.
-                match clock.insert(self.deadline, cx.waker()) {
+                match clock.insert(self.deadline.into_std(), cx.waker()) {
                     (Inserted::Pending(key), unpark) => {
                         self.state = SleepState::Registered(key);
                         if unpark {

@@ -1,7 +1,8 @@
 //! [`timeout`] and [`timeout_at`]: race a future against a [`Sleep`].
 
 use super::error::Elapsed;
-use super::{far_future, sleep_until, Duration, Instant, Sleep};
+use super::{far_future, sleep_in, sleep_until, Duration, Instant, Sleep};
+use crate::driver::Handle;
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,10 +15,14 @@ use std::task::{Context, Poll};
 /// Outside a goro runtime.
 #[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    let deadline = Instant::now()
+    let handle = Handle::current();
+    let deadline = Instant::from_std(handle.inner.clock.now())
         .checked_add(duration)
         .unwrap_or_else(far_future);
-    timeout_at(deadline, future)
+    Timeout {
+        future,
+        sleep: sleep_in(handle, deadline),
+    }
 }
 
 /// Runs `future` until `deadline` at the latest.
