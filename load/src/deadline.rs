@@ -74,7 +74,9 @@ impl Deadline {
             }
         }
         // Dropping the old timer removes its entry; the new one registers on this poll.
-        let timer = self.timer.insert(goro::time::timeout_at(expiry, pending()));
+        let timer = self
+            .timer
+            .insert(goro::time::timeout_at(expiry.into(), pending()));
         match Pin::new(timer).poll(cx) {
             Poll::Ready(_) => {
                 self.armed_at = None;
