@@ -23,7 +23,10 @@
 //! * **Unannotated blocking**: sysmon watches each P's poll counter (the
 //!   store every tick already makes, `WorkerCounters::polls`). A P whose
 //!   counter has not moved for `blocking_threshold` while its M is not
-//!   parked is stuck in one poll. If that P or the injector has queued
+//!   parked, and whose spawn counter has not moved either, is stuck in
+//!   one poll (a poll that keeps spawning is handing out work: its tasks
+//!   overflow to the injector, where the other Ms take them, and it is a
+//!   long poll rather than a blocked one). If that P or the injector has queued
 //!   work, sysmon takes one of the runtime's spare Ps, moves the stuck P's
 //!   runnext task and queue into it through the stealer's end (the same
 //!   operations another worker's steal uses, so the stuck M may keep
@@ -302,6 +305,9 @@ pub(crate) fn blocked_report(
 /// What sysmon last saw of one P.
 struct Seen {
     polls: u64,
+    /// The P's spawn count at that look: a poll that keeps spawning is
+    /// handing out work, not stuck (see the module docs).
+    spawned: u64,
     since: Instant,
     /// The last look that found it still inside that poll.
     last: Instant,
@@ -374,6 +380,7 @@ impl Retaker {
             self.seen = (0..s.counters.len())
                 .map(|_| Seen {
                     polls: 0,
+                    spawned: 0,
                     since: now,
                     last: now,
                     task: None,
@@ -384,9 +391,12 @@ impl Retaker {
             // Relaxed: statistics, read as hints (see metrics.rs). A wrong
             // guess costs a spare M that finds little to do.
             let polls = c.polls.load(Relaxed);
+            let spawned = c.spawned.load(Relaxed);
             let parked = c.parks.load(Relaxed) != c.unparks.load(Relaxed);
             let seen = &mut self.seen[i];
-            if polls != seen.polls || parked || st.unheld[i] {
+            let spawning = spawned != seen.spawned;
+            seen.spawned = spawned;
+            if polls != seen.polls || parked || spawning || st.unheld[i] {
                 if let Some((id, location)) = seen.task.take() {
                     let blocked = now - seen.since;
                     if self.reported.insert(id) {

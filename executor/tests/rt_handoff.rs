@@ -52,6 +52,37 @@ fn stuck_worker_hands_its_queue_to_a_spare() {
     assert!(spare_polls >= 100, "{spare_polls} polls on spare Ps");
 }
 
+/// A poll that keeps spawning is a long poll, not a blocked worker: its
+/// P's spawn counter moves between sysmon's looks, so no spare takes its
+/// queue (the bound is well above an OS time slice, so a worker merely
+/// descheduled on a loaded machine does not trip it either).
+#[test]
+fn a_poll_that_keeps_spawning_is_not_rescued() {
+    let rt = one_worker(Some(Duration::from_millis(100)));
+    let spawned = rt.block_on(async {
+        spawn(async {
+            let start = Instant::now();
+            let mut handles = Vec::new();
+            while start.elapsed() < Duration::from_millis(500) {
+                handles.push(spawn(async {}));
+                let pace = Instant::now();
+                while pace.elapsed() < Duration::from_micros(10) {
+                    std::hint::spin_loop();
+                }
+            }
+            let n = handles.len();
+            for h in handles {
+                h.await.unwrap();
+            }
+            n
+        })
+        .await
+        .unwrap()
+    });
+    assert!(spawned > 1000, "only {spawned} spawns in 500 ms");
+    assert_eq!(rt.handle().metrics().spare.poll_count, 0);
+}
+
 #[test]
 fn without_threshold_the_queue_waits_for_the_blocker() {
     let (delay, spare_polls) = delay_behind_blocker(None);
