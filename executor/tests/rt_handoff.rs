@@ -348,7 +348,15 @@ fn sysmon_sleeps_deeply_when_idle() {
     // Wait (up to 5 s) for a 100 ms window without a sysmon wake-up: the
     // runtime has settled into idleness.
     let give_up = Instant::now() + Duration::from_secs(5);
-    let mut before = switches_of(sysmon).expect("the sysmon thread");
+    // A thread names itself once it runs, so the name may not be there
+    // yet right after `build`.
+    let mut before = loop {
+        if let Some(n) = switches_of(sysmon) {
+            break n;
+        }
+        assert!(Instant::now() < give_up, "no thread named {sysmon}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
     loop {
         std::thread::sleep(Duration::from_millis(100));
         let now = switches_of(sysmon).unwrap();
