@@ -234,17 +234,7 @@ impl Registration {
         dir: Direction,
         op: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let Some(ev) = self.shared.ready_now(dir) else {
-            return Err(io::ErrorKind::WouldBlock.into());
-        };
-        if ev.shutdown {
-            return Err(shutdown_error());
-        }
-        let res = op();
-        if matches!(&res, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.shared.clear_readiness(ev);
-        }
-        res
+        self.try_io_drain(dir, op, |_| false)
     }
 
     /// `try_io` for byte streams: also clears the readiness when
