@@ -458,6 +458,7 @@ impl Shared {
 
     /// A task completed: runs the terminate hook and takes it off the
     /// owned list (`Schedule::release`).
+    #[inline]
     fn release_task(&self, task: RawTask) -> bool {
         if let Some(hook) = &self.config.hooks.terminate {
             let h = task.header();
@@ -573,6 +574,7 @@ impl Schedule for TaskSched {
         self.shared().schedule_task(task, true);
     }
 
+    #[inline]
     fn release(&self, task: RawTask) -> bool {
         self.shared().release_task(task)
     }

@@ -98,6 +98,7 @@ impl Id {
     /// A fresh id. Each thread reserves ids in blocks of `ID_BLOCK` from
     /// one global counter, so spawning threads do not all bounce the
     /// counter's cache line on every spawn.
+    #[inline]
     pub(crate) fn next() -> Id {
         const ID_BLOCK: u64 = 1024;
         // Relaxed: uniqueness only needs the atomicity of fetch_add.
@@ -136,6 +137,7 @@ pub fn id() -> Id {
 
 /// The id of the task this code runs in, or `None` outside any task. A
 /// blocking-pool job (`spawn_blocking`) is a task too and has an id.
+#[inline]
 pub fn try_id() -> Option<Id> {
     let task = crate::context::with_polling(|p| p.get().0);
     // SAFETY: a non-null polling slot is the record this thread is polling
