@@ -34,6 +34,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 /// Units of work one task poll may do before resources start answering
@@ -50,6 +51,9 @@ thread_local! {
     /// a reason never outlives the poll that set it. Only this thread
     /// touches it.
     static WAIT: Cell<u8> = const { Cell::new(0) };
+    /// Where this thread counts forced yields (see
+    /// [`set_forced_yield_counter`]), or null.
+    static FORCED_YIELDS: Cell<*const AtomicU64> = const { Cell::new(std::ptr::null()) };
 }
 
 /// Runs `f` (one task poll) with a fresh budget of [`INITIAL_BUDGET`],
@@ -59,26 +63,38 @@ pub fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     with_budget_of(Some(INITIAL_BUDGET), f)
 }
 
-/// [`with_budget`], also telling whether `f` spent the whole budget (so a
-/// goro resource made the task yield): read while the budget is restored,
-/// not by a second look-up of the thread-local.
-#[inline]
-pub fn with_budget_spent<R>(f: impl FnOnce() -> R) -> (R, bool) {
-    /// Restores the budget if `f` unwinds.
-    struct Restore(Option<u8>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let prev = self.0;
-            let _ = BUDGET.try_with(|b| b.set(prev));
+/// Makes this thread count the polls that its budget forces to yield
+/// (each time [`poll_proceed`] answers `Pending` because the budget is
+/// spent, tokio's `budget_forced_yield_count`) in `counter`, until the
+/// returned previous counter is put back with another call. goro's
+/// worker threads point it at their P's metrics; elsewhere it is null
+/// and nothing is counted. Counting where the budget runs out keeps the
+/// executor's per-poll path free of a "was the budget spent?" check.
+///
+/// # Safety
+/// `counter` (if not null) stays valid until the previous value has been
+/// put back on this thread.
+#[doc(hidden)]
+pub unsafe fn set_forced_yield_counter(counter: *const AtomicU64) -> *const AtomicU64 {
+    FORCED_YIELDS.with(|c| c.replace(counter))
+}
+
+/// Counts one forced yield, if this thread has a counter (the rare path
+/// of [`poll_proceed`], out of line).
+#[cold]
+#[inline(never)]
+fn count_forced_yield() {
+    let _ = FORCED_YIELDS.try_with(|c| {
+        // SAFETY: `set_forced_yield_counter`'s caller keeps a non-null
+        // counter valid while it is set.
+        if let Some(counter) = unsafe { c.get().as_ref() } {
+            // Relaxed: a statistic. An RMW, not the owner-only store of
+            // the other per-P counters: an M that lent its P away in
+            // `block_in_place` still finishes its poll, so two threads may
+            // count on one P for a moment.
+            counter.fetch_add(1, Ordering::Relaxed);
         }
-    }
-    let prev = BUDGET.with(|b| b.replace(Some(INITIAL_BUDGET)));
-    let restore = Restore(prev);
-    let out = f();
-    // `f` returned: restore here instead, reading what was left.
-    std::mem::forget(restore);
-    let left = BUDGET.try_with(|b| b.replace(prev)).ok().flatten();
-    (out, left == Some(0))
+    });
 }
 
 /// Runs `f` with the budget lifted (used by `block_on` for the future it
@@ -98,8 +114,13 @@ fn with_budget_of<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
         }
     }
     let prev = BUDGET.with(|b| b.replace(budget));
-    let _restore = Restore(prev);
-    f()
+    let restore = Restore(prev);
+    let out = f();
+    // `f` returned: restore inline; the guard's out-of-line drop is for
+    // unwinding only.
+    std::mem::forget(restore);
+    let _ = BUDGET.try_with(|b| b.set(prev));
+    out
 }
 
 /// Why a task returned `Pending`: what it waits for.
@@ -276,6 +297,7 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Spent> {
         Err(_) | Ok(Some(false)) => Poll::Ready(Spent { charged: false }),
         Ok(Some(true)) => Poll::Ready(Spent { charged: true }),
         Ok(None) => {
+            count_forced_yield();
             cx.waker().wake_by_ref();
             Poll::Pending
         }
@@ -370,20 +392,31 @@ mod tests {
     }
 
     #[test]
-    fn with_budget_spent_tells_an_exhausted_poll() {
+    fn forced_yields_are_counted_where_the_budget_runs_out() {
         let waker = futures_noop_waker();
         let mut cx = Context::from_waker(&waker);
-        let (n, spent) = with_budget_spent(|| {
+        let counter = AtomicU64::new(0);
+        // SAFETY: `counter` outlives the reset below.
+        let prev = unsafe { set_forced_yield_counter(&counter) };
+        let n = with_budget(|| {
             let mut n = 0;
             while let Poll::Ready(s) = poll_proceed(&mut cx) {
                 s.made_progress();
                 n += 1;
             }
+            // Each `Pending` for lack of budget counts once.
+            assert!(poll_proceed(&mut cx).is_pending());
             n
         });
-        assert_eq!((n, spent), (INITIAL_BUDGET, true));
-        let (_, spent) = with_budget_spent(|| poll_proceed(&mut cx).map(Spent::made_progress));
-        assert!(!spent);
+        assert_eq!(n, INITIAL_BUDGET);
+        assert_eq!(counter.load(Ordering::Relaxed), 2);
+        // A poll that does not run out counts nothing, and an
+        // unconstrained one never does.
+        with_budget(|| assert!(poll_proceed(&mut cx).is_ready()));
+        assert!(poll_proceed(&mut cx).is_ready());
+        assert_eq!(counter.load(Ordering::Relaxed), 2);
+        // SAFETY: putting back what was there.
+        unsafe { set_forced_yield_counter(prev) };
         assert_eq!(remaining(), None);
     }
 

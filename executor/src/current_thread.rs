@@ -105,6 +105,7 @@ fn drive<F: Future>(shared: &Arc<Shared>, p: Box<Processor>, mut future: Pin<&mu
     let _worker = context::enter_worker(&ctx);
     let _return = ReturnP { ctx: &ctx };
     let m = Machine::new(&ctx);
+    let _forced = m.count_forced_yields();
     let main = Arc::new(MainWaker {
         woken: AtomicBool::new(true),
         parker: shared.remotes[index].parker.clone(),

@@ -96,7 +96,7 @@
 //! otherwise the wake-up was spurious and it parks again.
 
 use crate::context::{self, WorkerCtx};
-use crate::metrics::bump;
+use crate::metrics::{bump, WorkerCounters};
 use crate::processor::Processor;
 use crate::queue::LOCAL_QUEUE_CAPACITY;
 use crate::shared::Shared;
@@ -138,6 +138,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, p: Box<Processor>) {
             continue;
         }
         let m = Machine::new(&ctx);
+        let _forced = m.count_forced_yields();
         if m.index < shared.num_workers {
             m.run_p();
         } else {
@@ -164,6 +165,22 @@ pub(crate) struct Machine<'a> {
     ctx: &'a WorkerCtx,
     shared: &'a Shared,
     index: usize,
+    /// `shared.counters[index]`, looked up once per P rather than per poll.
+    counters: &'a WorkerCounters,
+}
+
+/// Puts back the thread's previous forced-yield counter when dropped (see
+/// [`Machine::count_forced_yields`]).
+pub(crate) struct ForcedYieldScope<'a> {
+    prev: *const std::sync::atomic::AtomicU64,
+    _counters: std::marker::PhantomData<&'a WorkerCounters>,
+}
+
+impl Drop for ForcedYieldScope<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `prev` was set by an enclosing scope, still alive.
+        unsafe { goro_coop::set_forced_yield_counter(self.prev) };
+    }
 }
 
 impl<'a> Machine<'a> {
@@ -173,6 +190,22 @@ impl<'a> Machine<'a> {
             ctx,
             shared: &ctx.shared,
             index,
+            counters: &ctx.shared.counters[index],
+        }
+    }
+
+    /// Makes this thread count the polls its coop budget forces to yield
+    /// in this P's counters, until the guard drops (see
+    /// `goro_coop::set_forced_yield_counter`).
+    pub(crate) fn count_forced_yields(&self) -> ForcedYieldScope<'a> {
+        // SAFETY: the guard puts the previous counter back when it drops,
+        // and it cannot outlive `'a`, the borrow of the runtime that owns
+        // the counter. It is crate-private and its callers keep it on the
+        // stack beside the Machine, so it is never leaked.
+        let prev = unsafe { goro_coop::set_forced_yield_counter(&self.counters.forced_yields) };
+        ForcedYieldScope {
+            prev,
+            _counters: std::marker::PhantomData,
         }
     }
 
@@ -189,9 +222,19 @@ impl<'a> Machine<'a> {
 
     /// Runs the P until shutdown, or until the M loses it.
     fn run_p(&self) {
+        // Two copies of the loop, so that the one without poll hooks has
+        // no per-poll check for them.
+        if self.shared.config.hooks.poll.is_some() {
+            self.run_p_as::<true>()
+        } else {
+            self.run_p_as::<false>()
+        }
+    }
+
+    fn run_p_as<const HOOKED: bool>(&self) {
         while !self.shared.is_shutdown() {
             match self.next_task() {
-                Some(task) => self.run(task),
+                Some(task) => self.run_as::<HOOKED>(task),
                 None => {
                     if !self.park(None) {
                         return;
@@ -247,25 +290,33 @@ impl<'a> Machine<'a> {
         self.ctx.p.borrow_mut().take().expect("the M lost its P")
     }
 
-    /// Runs one task with a fresh coop budget. Inlined into the M's loop:
-    /// out of line, its prologue and epilogue were a third of its cost.
-    #[inline(always)]
+    /// Runs one task with a fresh coop budget.
     pub(crate) fn run(&self, task: Notified) {
-        let counters = &self.shared.counters[self.index];
+        if self.shared.config.hooks.poll.is_some() {
+            self.run_as::<true>(task)
+        } else {
+            self.run_as::<false>(task)
+        }
+    }
+
+    /// [`Machine::run`], for a loop that has checked for poll hooks once.
+    /// Inlined into the M's loop: out of line, its prologue and epilogue
+    /// were a third of its cost. Forced yields are counted where the
+    /// budget runs out (`count_forced_yields`), not here.
+    #[inline(always)]
+    fn run_as<const HOOKED: bool>(&self, task: Notified) {
+        let counters = self.counters;
         bump(&counters.polls, 1);
         // Relaxed: read by sysmon as a hint (see `handoff.rs`).
         counters
             .running
             .store(ptr::from_ref(task.header()).cast_mut(), Ordering::Relaxed);
-        if let Some(hooks) = &self.shared.config.hooks.poll {
-            return self.run_hooked(task, hooks);
+        if HOOKED {
+            if let Some(hooks) = &self.shared.config.hooks.poll {
+                return self.run_hooked(task, hooks);
+            }
         }
-        let ((), spent) = goro_coop::with_budget_spent(|| task.run());
-        // After a `block_in_place` the P (and its counters) may be another
-        // M's: count only while this M holds it.
-        if spent && self.holds_p() {
-            bump(&counters.forced_yields, 1);
-        }
+        goro_coop::with_budget(|| task.run());
     }
 
     /// `run` with poll hooks installed (see `hooks.rs`). The meta is taken
@@ -277,10 +328,7 @@ impl<'a> Machine<'a> {
         if let Some(f) = &hooks.before {
             f(&meta);
         }
-        let ((), spent) = goro_coop::with_budget_spent(|| task.run());
-        if spent && self.holds_p() {
-            bump(&self.shared.counters[self.index].forced_yields, 1);
-        }
+        goro_coop::with_budget(|| task.run());
         if let Some(f) = &hooks.after {
             f(&meta);
         }

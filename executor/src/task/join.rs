@@ -71,6 +71,7 @@ impl<T> JoinHandle<T> {
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // Awaiting many finished handles in a loop spends budget too.
         let spent = std::task::ready!(goro_coop::poll_proceed(cx));
@@ -83,14 +84,22 @@ impl<T> Future for JoinHandle<T> {
         if out.is_ready() {
             spent.made_progress();
         } else {
-            goro_coop::set_wait_reason(if super::wait::load(h).blocking_task {
-                goro_coop::WaitReason::Blocking
-            } else {
-                goro_coop::WaitReason::Join
-            });
+            set_join_wait_reason(h);
         }
         out
     }
+}
+
+/// The awaiting task parks on `h`: `join`, or `blocking` for a
+/// `spawn_blocking` job. Out of line and not generic, so that the inlined
+/// `poll` stays small.
+#[inline(never)]
+fn set_join_wait_reason(h: &Header) {
+    goro_coop::set_wait_reason(if super::wait::load(h).blocking_task {
+        goro_coop::WaitReason::Blocking
+    } else {
+        goro_coop::WaitReason::Join
+    });
 }
 
 impl<T> Drop for JoinHandle<T> {
