@@ -14,6 +14,8 @@
 //! printed. With `PROBE_METRICS=1` it also prints the runtime's counters
 //! per round (polls, parks, steals, overflows of each worker), which show
 //! how a change moved the scheduling rather than the work.
+//! `PROBE_EMPTY_HOOKS=1` installs both poll hooks, doing nothing, and
+//! `GORO_DEBUG=schedtrace=1000` works as on any runtime: what each costs.
 
 use std::time::Instant;
 
@@ -44,10 +46,14 @@ fn main() {
         },
         Err(_) => 25,
     };
-    let rt = goro::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("a 2-worker runtime");
+    let mut builder = goro::runtime::Builder::new_multi_thread();
+    builder.worker_threads(2);
+    if std::env::var_os("PROBE_EMPTY_HOOKS").is_some_and(|v| v == "1") {
+        builder
+            .on_before_task_poll(|_| {})
+            .on_after_task_poll(|_| {});
+    }
+    let rt = builder.build().expect("a 2-worker runtime");
     let mut ns: Vec<f64> = (0..rounds)
         .map(|_| {
             let start = Instant::now();
