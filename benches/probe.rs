@@ -14,6 +14,10 @@
 //! printed. With `PROBE_METRICS=1` it also prints the runtime's counters
 //! per round (polls, parks, steals, overflows of each worker), which show
 //! how a change moved the scheduling rather than the work.
+//! Two channel workloads, the channels bench's goro arms in miniature,
+//! run the same way: `chan_ping_pong` (two tasks, 100,000 round trips over
+//! two unbuffered `goro::chan`s) and `chan_mpsc` (4 producers x 250,000
+//! values into one consumer, capacity 1,024).
 //! `PROBE_EMPTY_HOOKS=1` installs both poll hooks, doing nothing, and
 //! `GORO_DEBUG=schedtrace=1000` works as on any runtime: what each costs.
 
@@ -30,8 +34,16 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .unwrap_or_else(|| "yield_many".to_string());
-    let Some(&(workload, ops)) = WORKLOADS.iter().find(|(w, _)| *w == workload) else {
-        let names: Vec<&str> = WORKLOADS.iter().map(|(w, _)| *w).collect();
+    let Some(&(workload, ops)) = WORKLOADS
+        .iter()
+        .chain(CHANNEL_WORKLOADS.iter())
+        .find(|(w, _)| *w == workload)
+    else {
+        let names: Vec<&str> = WORKLOADS
+            .iter()
+            .chain(CHANNEL_WORKLOADS.iter())
+            .map(|(w, _)| *w)
+            .collect();
         eprintln!("probe: unknown workload {workload:?}; expected one of {names:?}");
         std::process::exit(2);
     };
@@ -58,7 +70,11 @@ fn main() {
         .map(|_| {
             let start = Instant::now();
             for _ in 0..reps {
-                goro_arms::run(&rt, workload);
+                match workload {
+                    "chan_ping_pong" => rt.block_on(channels::ping_pong()),
+                    "chan_mpsc" => rt.block_on(channels::mpsc()),
+                    _ => goro_arms::run(&rt, workload),
+                }
             }
             start.elapsed().as_nanos() as f64 / (reps * ops) as f64
         })
@@ -85,4 +101,58 @@ fn main() {
         ns[0],
         ns[ns.len() - 1]
     );
+}
+
+/// Probe-only workloads, with how many operations one iteration performs.
+const CHANNEL_WORKLOADS: [(&str, usize); 2] = [
+    ("chan_ping_pong", channels::ROUND_TRIPS),
+    ("chan_mpsc", channels::PRODUCERS * channels::PER_PRODUCER),
+];
+
+mod channels {
+    pub const ROUND_TRIPS: usize = 100_000;
+    pub const PRODUCERS: usize = 4;
+    pub const PER_PRODUCER: usize = 250_000;
+
+    pub async fn ping_pong() {
+        let (atx, arx) = goro::chan::bounded::<usize>(0);
+        let (btx, brx) = goro::chan::bounded::<usize>(0);
+        let echo = goro::spawn(async move {
+            for _ in 0..ROUND_TRIPS {
+                let v = arx.recv().await.unwrap();
+                btx.send(v).await.unwrap();
+            }
+        });
+        let ping = goro::spawn(async move {
+            for i in 0..ROUND_TRIPS {
+                atx.send(i).await.unwrap();
+                assert_eq!(brx.recv().await, Some(i));
+            }
+        });
+        echo.await.unwrap();
+        ping.await.unwrap();
+    }
+
+    pub async fn mpsc() {
+        let (tx, rx) = goro::chan::bounded::<usize>(1024);
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|_| {
+                let tx = tx.clone();
+                goro::spawn(async move {
+                    for i in 0..PER_PRODUCER {
+                        tx.send(i).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut sum = 0usize;
+        for _ in 0..PRODUCERS * PER_PRODUCER {
+            sum += rx.recv().await.unwrap();
+        }
+        for p in producers {
+            p.await.unwrap();
+        }
+        assert_eq!(sum, PRODUCERS * PER_PRODUCER * (PER_PRODUCER - 1) / 2);
+    }
 }
