@@ -17,7 +17,9 @@
 //! Two channel workloads, the channels bench's goro arms in miniature,
 //! run the same way: `chan_ping_pong` (two tasks, 100,000 round trips over
 //! two unbuffered `goro::chan`s) and `chan_mpsc` (4 producers x 250,000
-//! values into one consumer, capacity 1,024).
+//! values into one consumer, capacity 1,024); and the time bench's goro
+//! arms, `timer_held` and `timer_one_by_one` (1,000,000 sleeps registered
+//! and cancelled, all at once or one at a time).
 //! `PROBE_EMPTY_HOOKS=1` installs both poll hooks, doing nothing, and
 //! `GORO_DEBUG=schedtrace=1000` works as on any runtime: what each costs.
 
@@ -36,12 +38,12 @@ fn main() {
         .unwrap_or_else(|| "yield_many".to_string());
     let Some(&(workload, ops)) = WORKLOADS
         .iter()
-        .chain(CHANNEL_WORKLOADS.iter())
+        .chain(EXTRA_WORKLOADS.iter())
         .find(|(w, _)| *w == workload)
     else {
         let names: Vec<&str> = WORKLOADS
             .iter()
-            .chain(CHANNEL_WORKLOADS.iter())
+            .chain(EXTRA_WORKLOADS.iter())
             .map(|(w, _)| *w)
             .collect();
         eprintln!("probe: unknown workload {workload:?}; expected one of {names:?}");
@@ -73,6 +75,8 @@ fn main() {
                 match workload {
                     "chan_ping_pong" => rt.block_on(channels::ping_pong()),
                     "chan_mpsc" => rt.block_on(channels::mpsc()),
+                    "timer_held" => rt.block_on(timers::held()),
+                    "timer_one_by_one" => rt.block_on(timers::one_by_one()),
                     _ => goro_arms::run(&rt, workload),
                 }
             }
@@ -104,10 +108,54 @@ fn main() {
 }
 
 /// Probe-only workloads, with how many operations one iteration performs.
-const CHANNEL_WORKLOADS: [(&str, usize); 2] = [
+const EXTRA_WORKLOADS: [(&str, usize); 4] = [
     ("chan_ping_pong", channels::ROUND_TRIPS),
     ("chan_mpsc", channels::PRODUCERS * channels::PER_PRODUCER),
+    ("timer_held", timers::N),
+    ("timer_one_by_one", timers::N),
 ];
+
+mod timers {
+    use std::future::{poll_fn, Future};
+    use std::pin::Pin;
+    use std::task::Poll;
+    use std::time::Duration;
+
+    pub const N: usize = 1_000_000;
+
+    /// Longer than the time bench's (1 to 101 s): under callgrind,
+    /// registering a million sleeps takes longer than a second.
+    fn delay(i: usize) -> Duration {
+        Duration::from_millis(600_000 + (i % 100_000) as u64)
+    }
+
+    pub async fn held() {
+        let mut v: Vec<goro::time::Sleep> = (0..N).map(|i| goro::time::sleep(delay(i))).collect();
+        poll_fn(|cx| {
+            goro::coop::unconstrained(|| {
+                for s in &mut v {
+                    assert!(Pin::new(s).poll(cx).is_pending());
+                }
+            });
+            Poll::Ready(())
+        })
+        .await;
+        drop(v);
+    }
+
+    pub async fn one_by_one() {
+        poll_fn(|cx| {
+            goro::coop::unconstrained(|| {
+                for i in 0..N {
+                    let mut s = goro::time::sleep(delay(i));
+                    assert!(Pin::new(&mut s).poll(cx).is_pending());
+                }
+            });
+            Poll::Ready(())
+        })
+        .await;
+    }
+}
 
 mod channels {
     pub const ROUND_TRIPS: usize = 100_000;
