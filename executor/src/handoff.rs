@@ -35,7 +35,11 @@
 //!   M queues, and when it finds nothing gives the spare P back. When the
 //!   stuck poll ends, sysmon prints, once per task:
 //!   `goro: task 17 (src/db.rs:88) blocked its worker for 250 ms; use
-//!   spawn_blocking or block_in_place`.
+//!   spawn_blocking or block_in_place`. A poll still stuck after
+//!   `still_running_bound` (1 s by default) is reported while it runs,
+//!   once per task too: `goro: task 17 (src/db.rs:88) has blocked its
+//!   worker for 1000 ms and is still running; use ...`. Each task gets at
+//!   most one line of each kind (the exact rule: `docs/debugging.md`).
 //!
 //! Why the stuck P itself is not handed over, as Go's retake does: the M
 //! stuck in the poll still owns the P's queue (the owner's end of the ring
@@ -287,7 +291,33 @@ impl Handoff {
     }
 }
 
-/// The line printed, once per task, when a poll blocked its worker.
+/// How long a poll must have blocked its worker, still running, for
+/// sysmon to say so before it ends: 100 × `blocking_threshold`, at least
+/// 1 s and at most 10 s (see `docs/debugging.md`, "Blocked workers").
+pub(crate) fn still_running_bound(threshold: Duration) -> Duration {
+    threshold
+        .saturating_mul(100)
+        .clamp(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+/// The line printed, at most once per task, when a poll still blocks its
+/// worker after `still_running_bound`.
+pub(crate) fn still_running_report(
+    id: crate::task::Id,
+    location: &Location<'_>,
+    blocked: Duration,
+) -> String {
+    format!(
+        "goro: task {id} ({}:{}) has blocked its worker for {} ms and is still running; use \
+         spawn_blocking or block_in_place",
+        location.file(),
+        location.line(),
+        blocked.as_millis()
+    )
+}
+
+/// The line printed, at most once per task, when a poll that blocked its
+/// worker ends.
 pub(crate) fn blocked_report(
     id: crate::task::Id,
     location: &Location<'_>,
@@ -313,14 +343,20 @@ struct Seen {
     last: Instant,
     /// The task of the current stall, once looked up.
     task: Option<(crate::task::Id, &'static Location<'static>)>,
+    /// The current stall got the still-running line: its end line, if it
+    /// gets one, is the total.
+    said_running: bool,
 }
 
 /// Sysmon's half of the handoff: hands over lent Ps, notices stuck ones.
 pub(crate) struct Retaker {
     seen: Vec<Seen>,
     last_tick: Instant,
-    /// Tasks already reported (8 bytes per task that ever blocked).
+    /// Tasks whose end line was printed (8 bytes per task that ever
+    /// blocked).
     reported: HashSet<crate::task::Id>,
+    /// Tasks whose still-running line was printed.
+    reported_running: HashSet<crate::task::Id>,
 }
 
 impl Retaker {
@@ -329,6 +365,7 @@ impl Retaker {
             seen: Vec::new(),
             last_tick: Instant::now(),
             reported: HashSet::new(),
+            reported_running: HashSet::new(),
         }
     }
 
@@ -384,6 +421,7 @@ impl Retaker {
                     since: now,
                     last: now,
                     task: None,
+                    said_running: false,
                 })
                 .collect();
         }
@@ -405,14 +443,25 @@ impl Retaker {
                 }
                 seen.polls = polls;
                 seen.since = now;
+                seen.said_running = false;
                 continue;
             }
             seen.last = now;
-            if now - seen.since < threshold {
+            let blocked = now - seen.since;
+            if blocked < threshold {
                 continue;
             }
             if seen.task.is_none() {
                 seen.task = running_task(s, c, polls);
+            }
+            if let Some((id, location)) = seen.task {
+                if !seen.said_running
+                    && blocked >= still_running_bound(threshold)
+                    && self.reported_running.insert(id)
+                {
+                    seen.said_running = true;
+                    eprintln!("{}", still_running_report(id, location, blocked));
+                }
             }
             let remote = &s.remotes[i];
             let has_work =
@@ -651,8 +700,34 @@ mod loom_tests {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::blocked_report;
+    use super::{blocked_report, still_running_bound, still_running_report};
     use std::time::Duration;
+
+    #[test]
+    fn still_running_bound_is_100_thresholds_within_1_to_10_s() {
+        let ms = Duration::from_millis;
+        assert_eq!(still_running_bound(ms(10)), ms(1000));
+        assert_eq!(still_running_bound(ms(1)), ms(1000));
+        assert_eq!(still_running_bound(ms(40)), ms(4000));
+        assert_eq!(still_running_bound(ms(500)), ms(10_000));
+        assert_eq!(still_running_bound(Duration::MAX), ms(10_000));
+    }
+
+    #[test]
+    fn still_running_line_format() {
+        let id = crate::task::Id::next();
+        let at = std::panic::Location::caller();
+        let line = still_running_report(id, at, Duration::from_micros(1_000_900));
+        assert_eq!(
+            line,
+            format!(
+                "goro: task {id} ({}:{}) has blocked its worker for 1000 ms and is still \
+                 running; use spawn_blocking or block_in_place",
+                file!(),
+                at.line()
+            )
+        );
+    }
 
     #[test]
     fn report_line_format() {
