@@ -88,6 +88,66 @@ pub(crate) struct Handoff {
     spawn: Option<SpawnM>,
 }
 
+/// What one M thread is doing, for schedtrace's per-M lines. Kept by the
+/// handoff's transitions (all under its lock), never by the run loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MState {
+    /// No thread has this id (it exited; a new M may reuse the id).
+    Exited,
+    /// Runs P `n`.
+    Holds(usize),
+    /// Inside `block_in_place`, its P lent.
+    Blocking,
+    /// Without a P and not yet waiting for one: finishing the poll that
+    /// called `block_in_place` after another M took its P, or just gave a
+    /// spare P back. It waits as a spare next.
+    NoP,
+    /// A spare M parked in `wait_as_spare`, waiting for a P.
+    Waiting,
+}
+
+/// Where a P is, for schedtrace's per-P lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PPlace {
+    /// M `n` runs it.
+    Held(usize),
+    /// Lent by a `block_in_place` caller, or handed to a parked spare M
+    /// that has not picked it up yet: no M runs it.
+    Unheld,
+    /// A spare P in the idle pool.
+    Idle,
+}
+
+/// One consistent look at the handoff's Ms and Ps (one lock).
+pub(crate) struct View {
+    /// M threads alive (workers, spare Ms, `block_in_place` callers).
+    pub(crate) threads: usize,
+    /// `(id, state)` of every M alive, by id.
+    pub(crate) ms: Vec<(usize, MState)>,
+    /// By P index, spare Ps included.
+    pub(crate) ps: Vec<PPlace>,
+}
+
+std::thread_local! {
+    /// The id of the M this thread is (its index in `State::ms`), or
+    /// `usize::MAX` if unknown yet. An M started by `start_m` sets it
+    /// first thing; a worker M started with the runtime is M `i` for its
+    /// first P `i` and learns that the first time it loses the P, in
+    /// `lend` (before that it holds P `i`, as `State::ms` says).
+    static M_ID: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// This thread's M id; `hint` is the index of the P it lends now, which is
+/// its id if it is a worker M that never lost its first P.
+fn m_id(hint: Option<usize>) -> Option<usize> {
+    M_ID.with(|id| {
+        if id.get() == usize::MAX {
+            id.set(hint?);
+        }
+        Some(id.get())
+    })
+}
+
 /// Every P not held by an M is in exactly one of `lent`, `for_spares`,
 /// `spare_ps` (or `Shared::idle_ps` at shutdown); `unheld` mirrors that by
 /// index for sysmon.
@@ -109,6 +169,18 @@ struct State {
     unheld: Vec<bool>,
     /// By worker P index: a spare M is taking its work.
     rescued: Vec<bool>,
+    /// By M id (workers are `0..workers`, the Ms they start first): what
+    /// each M does, for schedtrace. At most `max_threads` entries alive.
+    ms: Vec<MState>,
+}
+
+impl State {
+    /// Sets this thread's M's state, if it is a known M.
+    fn set_me(&mut self, hint: Option<usize>, state: MState) {
+        if let Some(slot) = m_id(hint).and_then(|id| self.ms.get_mut(id)) {
+            *slot = state;
+        }
+    }
 }
 
 impl Handoff {
@@ -136,6 +208,7 @@ impl Handoff {
                 spare_ps,
                 unheld,
                 rescued: vec![false; workers],
+                ms: (0..workers).map(MState::Holds).collect(),
             }),
             spare_cv: Condvar::new(),
             threshold,
@@ -175,10 +248,21 @@ impl Handoff {
         else {
             return Err(p);
         };
+        // The lowest free M id (a dead M's id is reused, so ids stay
+        // below `max_threads`).
+        let id = match st.ms.iter().position(|&m| m == MState::Exited) {
+            Some(id) => id,
+            None => {
+                st.ms.push(MState::Exited);
+                st.ms.len() - 1
+            }
+        };
+        st.ms[id] = MState::Holds(p.index);
         // The P travels in a slot so that a failed spawn gives it back.
         let slot = Arc::new(Mutex::new(Some(p)));
         let (s, theirs) = (shared.clone(), slot.clone());
         let body = Box::new(move || {
+            M_ID.with(|m| m.set(id));
             let p = theirs.lock().unwrap().take();
             if let Some(p) = p {
                 crate::worker::run_worker(s, p);
@@ -187,6 +271,7 @@ impl Handoff {
         st.threads += 1;
         if spawn(body).is_err() {
             st.threads -= 1;
+            st.ms[id] = MState::Exited;
             let p = slot.lock().unwrap().take();
             return Err(p.expect("the thread did not start"));
         }
@@ -199,6 +284,7 @@ impl Handoff {
             || !p.run_queue.is_empty()
             || !shared.injector.is_empty();
         let mut st = self.lock();
+        st.set_me(Some(p.index), MState::Blocking);
         let p = if has_work {
             match self.start_m(shared, &mut st, p) {
                 Ok(()) => return,
@@ -214,9 +300,13 @@ impl Handoff {
     /// `block_in_place`'s `f` returned: P `index` back, if still lent.
     pub(crate) fn reclaim(&self, index: usize) -> Option<Box<Processor>> {
         let mut st = self.lock();
-        let at = st.lent.iter().position(|(p, _)| p.index == index)?;
+        let Some(at) = st.lent.iter().position(|(p, _)| p.index == index) else {
+            st.set_me(None, MState::NoP);
+            return None;
+        };
         let (p, _) = st.lent.swap_remove(at);
         st.unheld[index] = false;
+        st.set_me(None, MState::Holds(index));
         Some(p)
     }
 
@@ -226,9 +316,11 @@ impl Handoff {
         let deadline = Instant::now() + self.keep_alive;
         let mut st = self.lock();
         st.parked_spares += 1;
+        st.set_me(None, MState::Waiting);
         let p = loop {
             if let Some(p) = st.for_spares.pop() {
                 st.unheld[p.index] = false;
+                st.set_me(None, MState::Holds(p.index));
                 break Some(p);
             }
             let now = Instant::now();
@@ -242,17 +334,42 @@ impl Handoff {
                 .0;
         };
         st.parked_spares -= 1;
+        if p.is_none() {
+            st.set_me(None, MState::NoP);
+        }
         p
     }
 
-    /// M threads alive, spares included.
-    pub(crate) fn threads(&self) -> usize {
-        self.lock().threads
+    /// The Ms and where each P is, read under one lock so that the two
+    /// agree (for schedtrace).
+    pub(crate) fn view(&self, num_ps: usize) -> View {
+        let st = self.lock();
+        let mut ps = vec![PPlace::Unheld; num_ps];
+        for p in &st.spare_ps {
+            ps[p.index] = PPlace::Idle;
+        }
+        let mut ms = Vec::with_capacity(st.threads);
+        for (id, &m) in st.ms.iter().enumerate() {
+            if let MState::Holds(i) = m {
+                ps[i] = PPlace::Held(id);
+            }
+            if m != MState::Exited {
+                ms.push((id, m));
+            }
+        }
+        View {
+            threads: st.threads,
+            ms,
+            ps,
+        }
     }
 
-    /// An M thread ends.
+    /// An M thread ends. (A worker M that never lost its first P does not
+    /// know its id, and only ends at shutdown: its entry stays, unread.)
     pub(crate) fn thread_exited(&self) {
-        self.lock().threads -= 1;
+        let mut st = self.lock();
+        st.threads -= 1;
+        st.set_me(None, MState::Exited);
     }
 
     /// A spare M gives its spare P back: it found no more work.
@@ -261,6 +378,7 @@ impl Handoff {
         if let Some(r) = st.rescued.get_mut(p.helps) {
             *r = false;
         }
+        st.set_me(None, MState::NoP);
         st.unheld[p.index] = true;
         st.spare_ps.push(p);
     }
