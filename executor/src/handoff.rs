@@ -35,7 +35,11 @@
 //!   M queues, and when it finds nothing gives the spare P back. When the
 //!   stuck poll ends, sysmon prints, once per task:
 //!   `goro: task 17 (src/db.rs:88) blocked its worker for 250 ms; use
-//!   spawn_blocking or block_in_place`.
+//!   spawn_blocking or block_in_place`. A poll still stuck after
+//!   `still_running_bound` (1 s by default) is reported while it runs,
+//!   once per task too: `goro: task 17 (src/db.rs:88) has blocked its
+//!   worker for 1000 ms and is still running; use ...`. Each task gets at
+//!   most one line of each kind (the exact rule: `docs/debugging.md`).
 //!
 //! Why the stuck P itself is not handed over, as Go's retake does: the M
 //! stuck in the poll still owns the P's queue (the owner's end of the ring
@@ -84,6 +88,66 @@ pub(crate) struct Handoff {
     spawn: Option<SpawnM>,
 }
 
+/// What one M thread is doing, for schedtrace's per-M lines. Kept by the
+/// handoff's transitions (all under its lock), never by the run loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MState {
+    /// No thread has this id (it exited; a new M may reuse the id).
+    Exited,
+    /// Runs P `n`.
+    Holds(usize),
+    /// Inside `block_in_place`, its P lent.
+    Blocking,
+    /// Without a P and not yet waiting for one: finishing the poll that
+    /// called `block_in_place` after another M took its P, or just gave a
+    /// spare P back. It waits as a spare next.
+    NoP,
+    /// A spare M parked in `wait_as_spare`, waiting for a P.
+    Waiting,
+}
+
+/// Where a P is, for schedtrace's per-P lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PPlace {
+    /// M `n` runs it.
+    Held(usize),
+    /// Lent by a `block_in_place` caller, or handed to a parked spare M
+    /// that has not picked it up yet: no M runs it.
+    Unheld,
+    /// A spare P in the idle pool.
+    Idle,
+}
+
+/// One consistent look at the handoff's Ms and Ps (one lock).
+pub(crate) struct View {
+    /// M threads alive (workers, spare Ms, `block_in_place` callers).
+    pub(crate) threads: usize,
+    /// `(id, state)` of every M alive, by id.
+    pub(crate) ms: Vec<(usize, MState)>,
+    /// By P index, spare Ps included.
+    pub(crate) ps: Vec<PPlace>,
+}
+
+std::thread_local! {
+    /// The id of the M this thread is (its index in `State::ms`), or
+    /// `usize::MAX` if unknown yet. An M started by `start_m` sets it
+    /// first thing; a worker M started with the runtime is M `i` for its
+    /// first P `i` and learns that the first time it loses the P, in
+    /// `lend` (before that it holds P `i`, as `State::ms` says).
+    static M_ID: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// This thread's M id; `hint` is the index of the P it lends now, which is
+/// its id if it is a worker M that never lost its first P.
+fn m_id(hint: Option<usize>) -> Option<usize> {
+    M_ID.with(|id| {
+        if id.get() == usize::MAX {
+            id.set(hint?);
+        }
+        Some(id.get())
+    })
+}
+
 /// Every P not held by an M is in exactly one of `lent`, `for_spares`,
 /// `spare_ps` (or `Shared::idle_ps` at shutdown); `unheld` mirrors that by
 /// index for sysmon.
@@ -105,6 +169,18 @@ struct State {
     unheld: Vec<bool>,
     /// By worker P index: a spare M is taking its work.
     rescued: Vec<bool>,
+    /// By M id (workers are `0..workers`, the Ms they start first): what
+    /// each M does, for schedtrace. At most `max_threads` entries alive.
+    ms: Vec<MState>,
+}
+
+impl State {
+    /// Sets this thread's M's state, if it is a known M.
+    fn set_me(&mut self, hint: Option<usize>, state: MState) {
+        if let Some(slot) = m_id(hint).and_then(|id| self.ms.get_mut(id)) {
+            *slot = state;
+        }
+    }
 }
 
 impl Handoff {
@@ -132,6 +208,7 @@ impl Handoff {
                 spare_ps,
                 unheld,
                 rescued: vec![false; workers],
+                ms: (0..workers).map(MState::Holds).collect(),
             }),
             spare_cv: Condvar::new(),
             threshold,
@@ -171,10 +248,21 @@ impl Handoff {
         else {
             return Err(p);
         };
+        // The lowest free M id (a dead M's id is reused, so ids stay
+        // below `max_threads`).
+        let id = match st.ms.iter().position(|&m| m == MState::Exited) {
+            Some(id) => id,
+            None => {
+                st.ms.push(MState::Exited);
+                st.ms.len() - 1
+            }
+        };
+        st.ms[id] = MState::Holds(p.index);
         // The P travels in a slot so that a failed spawn gives it back.
         let slot = Arc::new(Mutex::new(Some(p)));
         let (s, theirs) = (shared.clone(), slot.clone());
         let body = Box::new(move || {
+            M_ID.with(|m| m.set(id));
             let p = theirs.lock().unwrap().take();
             if let Some(p) = p {
                 crate::worker::run_worker(s, p);
@@ -183,6 +271,7 @@ impl Handoff {
         st.threads += 1;
         if spawn(body).is_err() {
             st.threads -= 1;
+            st.ms[id] = MState::Exited;
             let p = slot.lock().unwrap().take();
             return Err(p.expect("the thread did not start"));
         }
@@ -195,6 +284,7 @@ impl Handoff {
             || !p.run_queue.is_empty()
             || !shared.injector.is_empty();
         let mut st = self.lock();
+        st.set_me(Some(p.index), MState::Blocking);
         let p = if has_work {
             match self.start_m(shared, &mut st, p) {
                 Ok(()) => return,
@@ -210,9 +300,13 @@ impl Handoff {
     /// `block_in_place`'s `f` returned: P `index` back, if still lent.
     pub(crate) fn reclaim(&self, index: usize) -> Option<Box<Processor>> {
         let mut st = self.lock();
-        let at = st.lent.iter().position(|(p, _)| p.index == index)?;
+        let Some(at) = st.lent.iter().position(|(p, _)| p.index == index) else {
+            st.set_me(None, MState::NoP);
+            return None;
+        };
         let (p, _) = st.lent.swap_remove(at);
         st.unheld[index] = false;
+        st.set_me(None, MState::Holds(index));
         Some(p)
     }
 
@@ -222,9 +316,11 @@ impl Handoff {
         let deadline = Instant::now() + self.keep_alive;
         let mut st = self.lock();
         st.parked_spares += 1;
+        st.set_me(None, MState::Waiting);
         let p = loop {
             if let Some(p) = st.for_spares.pop() {
                 st.unheld[p.index] = false;
+                st.set_me(None, MState::Holds(p.index));
                 break Some(p);
             }
             let now = Instant::now();
@@ -238,17 +334,42 @@ impl Handoff {
                 .0;
         };
         st.parked_spares -= 1;
+        if p.is_none() {
+            st.set_me(None, MState::NoP);
+        }
         p
     }
 
-    /// M threads alive, spares included.
-    pub(crate) fn threads(&self) -> usize {
-        self.lock().threads
+    /// The Ms and where each P is, read under one lock so that the two
+    /// agree (for schedtrace).
+    pub(crate) fn view(&self, num_ps: usize) -> View {
+        let st = self.lock();
+        let mut ps = vec![PPlace::Unheld; num_ps];
+        for p in &st.spare_ps {
+            ps[p.index] = PPlace::Idle;
+        }
+        let mut ms = Vec::with_capacity(st.threads);
+        for (id, &m) in st.ms.iter().enumerate() {
+            if let MState::Holds(i) = m {
+                ps[i] = PPlace::Held(id);
+            }
+            if m != MState::Exited {
+                ms.push((id, m));
+            }
+        }
+        View {
+            threads: st.threads,
+            ms,
+            ps,
+        }
     }
 
-    /// An M thread ends.
+    /// An M thread ends. (A worker M that never lost its first P does not
+    /// know its id, and only ends at shutdown: its entry stays, unread.)
     pub(crate) fn thread_exited(&self) {
-        self.lock().threads -= 1;
+        let mut st = self.lock();
+        st.threads -= 1;
+        st.set_me(None, MState::Exited);
     }
 
     /// A spare M gives its spare P back: it found no more work.
@@ -257,6 +378,7 @@ impl Handoff {
         if let Some(r) = st.rescued.get_mut(p.helps) {
             *r = false;
         }
+        st.set_me(None, MState::NoP);
         st.unheld[p.index] = true;
         st.spare_ps.push(p);
     }
@@ -287,7 +409,33 @@ impl Handoff {
     }
 }
 
-/// The line printed, once per task, when a poll blocked its worker.
+/// How long a poll must have blocked its worker, still running, for
+/// sysmon to say so before it ends: 100 × `blocking_threshold`, at least
+/// 1 s and at most 10 s (see `docs/debugging.md`, "Blocked workers").
+pub(crate) fn still_running_bound(threshold: Duration) -> Duration {
+    threshold
+        .saturating_mul(100)
+        .clamp(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+/// The line printed, at most once per task, when a poll still blocks its
+/// worker after `still_running_bound`.
+pub(crate) fn still_running_report(
+    id: crate::task::Id,
+    location: &Location<'_>,
+    blocked: Duration,
+) -> String {
+    format!(
+        "goro: task {id} ({}:{}) has blocked its worker for {} ms and is still running; use \
+         spawn_blocking or block_in_place",
+        location.file(),
+        location.line(),
+        blocked.as_millis()
+    )
+}
+
+/// The line printed, at most once per task, when a poll that blocked its
+/// worker ends.
 pub(crate) fn blocked_report(
     id: crate::task::Id,
     location: &Location<'_>,
@@ -313,14 +461,20 @@ struct Seen {
     last: Instant,
     /// The task of the current stall, once looked up.
     task: Option<(crate::task::Id, &'static Location<'static>)>,
+    /// The current stall got the still-running line: its end line, if it
+    /// gets one, is the total.
+    said_running: bool,
 }
 
 /// Sysmon's half of the handoff: hands over lent Ps, notices stuck ones.
 pub(crate) struct Retaker {
     seen: Vec<Seen>,
     last_tick: Instant,
-    /// Tasks already reported (8 bytes per task that ever blocked).
+    /// Tasks whose end line was printed (8 bytes per task that ever
+    /// blocked).
     reported: HashSet<crate::task::Id>,
+    /// Tasks whose still-running line was printed.
+    reported_running: HashSet<crate::task::Id>,
 }
 
 impl Retaker {
@@ -329,6 +483,7 @@ impl Retaker {
             seen: Vec::new(),
             last_tick: Instant::now(),
             reported: HashSet::new(),
+            reported_running: HashSet::new(),
         }
     }
 
@@ -384,6 +539,7 @@ impl Retaker {
                     since: now,
                     last: now,
                     task: None,
+                    said_running: false,
                 })
                 .collect();
         }
@@ -405,14 +561,25 @@ impl Retaker {
                 }
                 seen.polls = polls;
                 seen.since = now;
+                seen.said_running = false;
                 continue;
             }
             seen.last = now;
-            if now - seen.since < threshold {
+            let blocked = now - seen.since;
+            if blocked < threshold {
                 continue;
             }
             if seen.task.is_none() {
                 seen.task = running_task(s, c, polls);
+            }
+            if let Some((id, location)) = seen.task {
+                if !seen.said_running
+                    && blocked >= still_running_bound(threshold)
+                    && self.reported_running.insert(id)
+                {
+                    seen.said_running = true;
+                    eprintln!("{}", still_running_report(id, location, blocked));
+                }
             }
             let remote = &s.remotes[i];
             let has_work =
@@ -651,8 +818,34 @@ mod loom_tests {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::blocked_report;
+    use super::{blocked_report, still_running_bound, still_running_report};
     use std::time::Duration;
+
+    #[test]
+    fn still_running_bound_is_100_thresholds_within_1_to_10_s() {
+        let ms = Duration::from_millis;
+        assert_eq!(still_running_bound(ms(10)), ms(1000));
+        assert_eq!(still_running_bound(ms(1)), ms(1000));
+        assert_eq!(still_running_bound(ms(40)), ms(4000));
+        assert_eq!(still_running_bound(ms(500)), ms(10_000));
+        assert_eq!(still_running_bound(Duration::MAX), ms(10_000));
+    }
+
+    #[test]
+    fn still_running_line_format() {
+        let id = crate::task::Id::next();
+        let at = std::panic::Location::caller();
+        let line = still_running_report(id, at, Duration::from_micros(1_000_900));
+        assert_eq!(
+            line,
+            format!(
+                "goro: task {id} ({}:{}) has blocked its worker for 1000 ms and is still \
+                 running; use spawn_blocking or block_in_place",
+                file!(),
+                at.line()
+            )
+        );
+    }
 
     #[test]
     fn report_line_format() {

@@ -29,8 +29,10 @@
 //! # Blocked workers
 //!
 //! Each look also runs the handoff's `Retaker` (`handoff.rs`): Ps lent by
-//! `block_in_place` for longer than a look go to another M, and a P stuck
-//! in one poll for `blocking_threshold` has its work moved to a spare M.
+//! `block_in_place` for longer than a look go to another M, a P stuck in
+//! one poll for `blocking_threshold` has its work moved to a spare M, and
+//! the stuck poll is reported when it ends, or while it runs once it has
+//! lasted `handoff::still_running_bound`.
 //!
 //! # Sleeping deeply
 //!

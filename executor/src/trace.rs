@@ -4,14 +4,17 @@
 //! The variable is read once, when a runtime is built: a comma-separated
 //! list of `key=value`. `schedtrace=N` makes sysmon print one summary line
 //! to stderr every N milliseconds; `scheddetail=1` adds one line per P and
-//! one per M. Unknown keys and bad values give one warning line each on
+//! one per M, the handoff's spare Ps (while out of their idle pool) and
+//! spare Ms included. Unknown keys and bad values give one warning line each on
 //! stderr and are otherwise ignored (a typo in a debugging switch must not
 //! stop the program). The fields are described in `docs/debugging.md`,
 //! "schedtrace".
 //!
-//! Everything is read from the per-P counters (`metrics.rs`) and the
-//! queues' racy lengths, without locks on the scheduler's paths, so the
-//! trace costs the workers nothing but the cache misses of sysmon's reads.
+//! Everything is read from the per-P counters (`metrics.rs`), the queues'
+//! racy lengths and the handoff's record of which M runs which P
+//! (`Handoff::view`, one short lock the handoff's own transitions take,
+//! never the run loop), so the trace costs the workers nothing but the
+//! cache misses of sysmon's reads.
 //! A line is built in a `String` and written with one call, so lines from
 //! two runtimes do not interleave mid-line.
 
@@ -114,26 +117,37 @@ impl Tracer {
 
 /// The summary line and, with `detail`, the per-P and per-M lines.
 pub(crate) fn render(shared: &Shared, uptime: Duration, detail: bool) -> String {
+    use crate::handoff::{MState, PPlace};
     let workers = shared.num_workers;
-    // Relaxed: a report; see metrics.rs.
-    let parked = |i: usize| {
+    // Which M runs which P, and what the Ms without a P do: one look
+    // under the handoff's lock, so the P and M lines agree.
+    let view = shared.handoff.view(shared.remotes.len());
+    // Relaxed: a report; see metrics.rs. Each flag is read once, so the
+    // summary's counts and the per-M lines of one report agree.
+    let parked_p = |i: usize| {
         let c = &shared.counters[i];
         c.parks.load(Relaxed) > c.unparks.load(Relaxed)
     };
-    let searching_m = |i: usize| shared.counters[i].searching.load(Relaxed);
-    // Each flag is read once, so the summary's counts and the per-M lines
-    // of one report agree with each other.
-    let parked: Vec<bool> = (0..workers).map(parked).collect();
-    let searching_m: Vec<bool> = (0..workers).map(searching_m).collect();
-    let idle = parked.iter().filter(|&&p| p).count();
-    let searching = searching_m.iter().filter(|&&s| s).count();
+    // Per M: (parked, spinning).
+    let flags: Vec<(bool, bool)> = view
+        .ms
+        .iter()
+        .map(|&(_, m)| match m {
+            MState::Holds(i) => (parked_p(i), shared.counters[i].searching.load(Relaxed)),
+            MState::Waiting => (true, false),
+            _ => (false, false),
+        })
+        .collect();
+    let idle = flags.iter().filter(|f| f.0).count();
+    let searching = flags.iter().filter(|f| f.1).count();
     let (pool, pool_idle) = shared.blocking.thread_counts();
-    // Ms (workers and spares), sysmon, and the blocking pool's threads.
-    let threads = shared.handoff.threads() + 1 + pool;
+    // Ms (workers, spare Ms, block_in_place callers), sysmon, and the
+    // blocking pool's threads.
+    let threads = view.threads + 1 + pool;
     // Each ring's length is read once, so the summary's `[...]` and the
     // per-P lines of one report agree with each other.
-    let queues: Vec<usize> = shared.workers().iter().map(|r| r.steal.len()).collect();
-    let mut out = String::with_capacity(128 + workers * 96);
+    let queues: Vec<usize> = shared.remotes.iter().map(|r| r.steal.len()).collect();
+    let mut out = String::with_capacity(128 + (workers + view.ms.len()) * 96);
     let _ = write!(
         out,
         "SCHED {}ms: workers={workers} idle={idle} threads={threads} searching={searching} \
@@ -142,27 +156,48 @@ pub(crate) fn render(shared: &Shared, uptime: Duration, detail: bool) -> String 
         pool - pool_idle,
         shared.injector.len(),
     );
-    for (i, len) in queues.iter().enumerate() {
+    for (i, len) in queues[..workers].iter().enumerate() {
         let sep = if i == 0 { "" } else { " " };
         let _ = write!(out, "{sep}{len}");
     }
     let _ = writeln!(out, "] tasks={}", shared.num_alive_tasks());
     if detail {
-        for (i, r) in shared.workers().iter().enumerate() {
+        for (i, r) in shared.remotes.iter().enumerate() {
+            let runnext = !r.runnext.is_empty();
+            // A spare P in the idle pool has no M and no work: no line
+            // (unless the look finds work in it, which must not happen and
+            // is then worth seeing).
+            let spare = i >= workers;
+            if spare && view.ps[i] == PPlace::Idle && queues[i] == 0 && !runnext {
+                continue;
+            }
+            let _ = write!(out, "  P{i}: {}m=", if spare { "spare " } else { "" });
+            match view.ps[i] {
+                PPlace::Held(m) => _ = write!(out, "{m}"),
+                _ => out.push('-'),
+            }
             let _ = writeln!(
                 out,
-                "  P{i}: m={i} queue={} runnext={} tick={}",
+                " queue={} runnext={} tick={}",
                 queues[i],
-                u8::from(!r.runnext.is_empty()),
+                u8::from(runnext),
                 shared.counters[i].polls.load(Relaxed),
             );
         }
-        for i in 0..workers {
+        for (&(id, m), &(parked, spinning)) in view.ms.iter().zip(&flags) {
+            let _ = write!(out, "  M{id}: p=");
+            match m {
+                MState::Holds(i) => {
+                    _ = write!(out, "{i}{}", if i >= workers { " spare" } else { "" })
+                }
+                MState::Blocking => out.push_str("- blocking"),
+                _ => out.push_str("- spare"),
+            }
             let _ = writeln!(
                 out,
-                "  M{i}: p={i} parked={} spinning={}",
-                u8::from(parked[i]),
-                u8::from(searching_m[i]),
+                " parked={} spinning={}",
+                u8::from(parked),
+                u8::from(spinning),
             );
         }
     }

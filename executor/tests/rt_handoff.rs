@@ -380,3 +380,131 @@ fn sysmon_sleeps_deeply_when_idle() {
         "sysmon did not wake for work"
     );
 }
+
+const HANG_CHILD: &str = "GORO_HANDOFF_HANG_CHILD";
+
+/// The child's workload for the still-running report: task A blocks its
+/// worker for 60 ms (a stall that ends before the still-running bound,
+/// 1 s with a 10 ms threshold); then task B blocks its worker reading a
+/// line from stdin, which the parent writes only once it has read the
+/// still-running line, so B's poll is blocked when that line is printed.
+#[test]
+fn child_hung_poll() {
+    if std::env::var_os(HANG_CHILD).is_none() {
+        return; // only meaningful as the child
+    }
+    let rt = one_worker(Some(Duration::from_millis(10)));
+    rt.block_on(async {
+        spawn(async { std::thread::sleep(Duration::from_millis(60)) })
+            .await
+            .unwrap();
+        spawn(async {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).unwrap();
+            eprintln!("child: released");
+        })
+        .await
+        .unwrap();
+        for _ in 0..100 {
+            task::yield_now().await;
+        }
+    });
+    rt.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// `goro: task <id> (<file>:<line>) <verb> <n> ms<tail>`: the id, the
+/// spawn site's file, the time and the tail, for a report line.
+fn parse_report<'a>(line: &'a str, verb: &str) -> Option<(u64, &'a str, u64, &'a str)> {
+    let rest = line.strip_prefix("goro: task ")?;
+    let (id, rest) = rest.split_once(" (")?;
+    let (site, rest) = rest.split_once(&format!(") {verb} "))?;
+    let (file, line_no) = site.rsplit_once(':')?;
+    line_no.parse::<u32>().ok()?;
+    let (ms, tail) = rest.split_once(" ms")?;
+    Some((id.parse().ok()?, file, ms.parse().ok()?, tail))
+}
+
+/// A poll that does not return is reported while it is still blocked,
+/// once; when it ends, its end line gives the total. A task whose stall
+/// ended before the bound gets only the end line.
+#[test]
+fn hung_poll_is_reported_while_still_running() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_hung_poll",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HANG_CHILD, "1")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in stderr.lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    const RUNNING: &str = "has blocked its worker for";
+    let mut before = Vec::new();
+    let still = loop {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) if line.contains(RUNNING) => break line,
+            Ok(line) => before.push(line),
+            Err(e) => {
+                let _ = child.kill();
+                panic!("no still-running line ({e}); stderr so far:\n{before:#?}");
+            }
+        }
+    };
+    // B's poll is still blocked: stdin has not been written yet.
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "child exited before release"
+    );
+    assert!(
+        !before.iter().any(|l| l == "child: released"),
+        "{before:#?}"
+    );
+    let (hung, file, ms, tail) =
+        parse_report(&still, RUNNING).unwrap_or_else(|| panic!("bad line {still:?}"));
+    assert_eq!(file, file!(), "{still}");
+    assert!((1000..=60_000).contains(&ms), "{still}");
+    assert_eq!(
+        tail, " and is still running; use spawn_blocking or block_in_place",
+        "{still}"
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"go\n").unwrap();
+    drop(stdin);
+    let after: Vec<String> = rx.iter().collect();
+    reader.join().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "child failed: {after:#?}");
+    let all: Vec<&String> = before.iter().chain([&still]).chain(&after).collect();
+    let ends: Vec<(u64, u64)> = all
+        .iter()
+        .filter_map(|l| parse_report(l, "blocked its worker for"))
+        .map(|(id, file, ms, tail)| {
+            assert_eq!(file, file!());
+            assert_eq!(tail, "; use spawn_blocking or block_in_place");
+            (id, ms)
+        })
+        .collect();
+    let runs = all.iter().filter(|l| l.contains(RUNNING)).count();
+    assert_eq!(runs, 1, "one still-running line: {all:#?}");
+    // A's end line (printed before B blocked), then B's with its total.
+    assert_eq!(ends.len(), 2, "one end line per task: {all:#?}");
+    assert_ne!(ends[0].0, hung, "{all:#?}");
+    assert!((10..1000).contains(&ends[0].1), "{all:#?}");
+    assert_eq!(ends[1].0, hung, "{all:#?}");
+    assert!(ends[1].1 >= ms, "the total is not below {ms} ms: {all:#?}");
+}
