@@ -172,22 +172,21 @@ pub(crate) mod tests {
     use std::sync::Arc;
     use std::task::RawWakerVTable;
 
-    /// A stand-in for a goro task: a reference-counted record whose Waker
-    /// uses [`TASK_VTABLE`], registered as the task waker vtable for this
-    /// test binary (no executor is linked into it).
+    /// A stand-in for a goro task: an `Arc`'d record whose Waker uses
+    /// [`TASK_VTABLE`], registered as the task waker vtable for this test
+    /// binary (no executor is linked into it). Each Waker owns one count
+    /// of the `Arc`, as a task's Waker owns a reference to its record.
     pub(crate) struct FakeTask {
-        pub(crate) refs: AtomicUsize,
-        pub(crate) wakes: AtomicUsize,
+        wakes: AtomicUsize,
     }
 
     static TASK_VTABLE: RawWakerVTable =
         RawWakerVTable::new(fake_clone, fake_wake, fake_wake_by_ref, fake_drop);
 
     fn fake_clone(data: *const ()) -> RawWaker {
-        // SAFETY: every Waker of this vtable has a leaked `FakeTask` as
-        // its data pointer (`FakeTask::new`).
-        let task = unsafe { &*data.cast::<FakeTask>() };
-        task.refs.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: every Waker of this vtable owns one count of an
+        // `Arc<FakeTask>` whose pointer is `data` (`FakeTask::new`).
+        unsafe { Arc::increment_strong_count(data.cast::<FakeTask>()) };
         RawWaker::new(data, &TASK_VTABLE)
     }
     fn fake_wake(data: *const ()) {
@@ -195,34 +194,33 @@ pub(crate) mod tests {
         fake_drop(data);
     }
     fn fake_wake_by_ref(data: *const ()) {
-        // SAFETY: as in `fake_clone`.
+        // SAFETY: as in `fake_clone`; the Waker's count keeps it alive.
         let task = unsafe { &*data.cast::<FakeTask>() };
         task.wakes.fetch_add(1, Ordering::SeqCst);
     }
     fn fake_drop(data: *const ()) {
-        // SAFETY: as in `fake_clone`.
-        let task = unsafe { &*data.cast::<FakeTask>() };
-        task.refs.fetch_sub(1, Ordering::SeqCst);
+        // SAFETY: as in `fake_clone`; the Waker gives its count up.
+        drop(unsafe { Arc::from_raw(data.cast::<FakeTask>()) });
     }
 
     impl FakeTask {
-        /// A new task (leaked: the tests read its counts after every
-        /// Waker is gone) holding one reference, the returned Waker's.
-        pub(crate) fn new() -> (&'static FakeTask, Waker) {
+        /// A new task and its first Waker.
+        pub(crate) fn new() -> (Arc<FakeTask>, Waker) {
             assert!(goro_coop::register_task_waker_vtable(&TASK_VTABLE));
-            let task: &'static FakeTask = Box::leak(Box::new(FakeTask {
-                refs: AtomicUsize::new(1),
+            let task = Arc::new(FakeTask {
                 wakes: AtomicUsize::new(0),
-            }));
-            let data = ptr::from_ref(task).cast::<()>();
-            // SAFETY: the vtable's functions treat `data` as the leaked
-            // `FakeTask`, which lives for the rest of the process.
+            });
+            let data = Arc::into_raw(task.clone()).cast::<()>();
+            // SAFETY: the vtable's functions treat `data` as an
+            // `Arc<FakeTask>` count, the one just leaked into it.
             let waker = unsafe { Waker::from_raw(RawWaker::new(data, &TASK_VTABLE)) };
             (task, waker)
         }
 
-        pub(crate) fn refs(&self) -> usize {
-            self.refs.load(Ordering::SeqCst)
+        /// Wakers (and slots) holding the task: its counts but the
+        /// test's own handle.
+        pub(crate) fn refs(self: &Arc<Self>) -> usize {
+            Arc::strong_count(self) - 1
         }
 
         pub(crate) fn wakes(&self) -> usize {
@@ -303,10 +301,7 @@ pub(crate) mod tests {
         // A waker with the registered vtable but an odd data pointer
         // cannot be kept in the word (its low bit is the tag).
         let (task, _waker) = FakeTask::new();
-        let odd = ptr::from_ref(task)
-            .cast::<u8>()
-            .wrapping_add(1)
-            .cast::<()>();
+        let odd = Arc::as_ptr(&task).cast::<u8>().wrapping_add(1).cast::<()>();
         // SAFETY: the waker is never cloned, woken or dropped (it is in a
         // ManuallyDrop and only `is_compact` looks at it), so the vtable's
         // functions never see the odd pointer.
