@@ -64,6 +64,7 @@ impl WakerSlot {
         }
     }
 
+    #[inline]
     fn decode(&self) -> Decoded {
         if self.word.is_null() {
             Decoded::Empty
@@ -89,6 +90,7 @@ impl WakerSlot {
     /// Makes `waker` the registered one, unless the registered one would
     /// wake the same task already (`Waker::will_wake`), in which case
     /// nothing changes. The waker replaced, if any, is dropped here.
+    #[inline]
     pub(crate) fn register(&mut self, waker: &Waker) {
         match self.decode() {
             Decoded::Empty => {}
@@ -121,7 +123,11 @@ impl WakerSlot {
     }
 
     /// Takes the registered waker out, leaving the slot empty.
+    #[inline]
     pub(crate) fn take(&mut self) -> Option<Waker> {
+        if self.word.is_null() {
+            return None;
+        }
         let decoded = self.decode();
         self.word = ptr::null_mut();
         match decoded {
@@ -136,31 +142,51 @@ impl WakerSlot {
                 // RawWaker hands that reference back.
                 Some(unsafe { Waker::from_raw(RawWaker::new(data, vtable)) })
             }
-            Decoded::Boxed(boxed) => {
-                // SAFETY: a tagged word is a pointer from `Box::into_raw`
-                // that this slot owned; the word is cleared, so it is
-                // reclaimed exactly once.
-                Some(*unsafe { Box::from_raw(boxed) })
-            }
+            // SAFETY: a tagged word is a pointer from `Box::into_raw`
+            // that this slot owned; the word is cleared, so it is
+            // reclaimed exactly once.
+            Decoded::Boxed(boxed) => Some(unsafe { unbox(boxed) }),
         }
     }
 
     /// A slot holding `waker` (which it owns from now on).
+    #[inline]
     fn encode(waker: Waker) -> WakerSlot {
         let word = if is_compact(&waker) {
             // The slot keeps the clone's reference; `take` rebuilds it.
             ManuallyDrop::new(waker).data().cast_mut()
         } else {
-            let boxed: *mut Waker = Box::into_raw(Box::new(waker));
-            boxed.cast::<()>().map_addr(|a| a | BOXED)
+            boxed(waker)
         };
         WakerSlot { word }
     }
 }
 
+/// A foreign waker's tagged box (off the goro task path).
+#[cold]
+#[inline(never)]
+fn boxed(waker: Waker) -> *mut () {
+    let boxed: *mut Waker = Box::into_raw(Box::new(waker));
+    boxed.cast::<()>().map_addr(|a| a | BOXED)
+}
+
+/// The waker out of its box, freeing the box.
+///
+/// # Safety
+/// `boxed` came from [`boxed`] (tag removed), and nothing uses it after.
+#[cold]
+#[inline(never)]
+unsafe fn unbox(boxed: *mut Waker) -> Waker {
+    // SAFETY: the caller's contract: a live box of ours, used once.
+    *unsafe { Box::from_raw(boxed) }
+}
+
 impl Drop for WakerSlot {
+    #[inline]
     fn drop(&mut self) {
-        drop(self.take());
+        if !self.word.is_null() {
+            drop(self.take());
+        }
     }
 }
 
