@@ -20,6 +20,11 @@
 //! executor, or on a plain thread) the budget is *unconstrained* and every
 //! call here is a no-op that says "proceed".
 //!
+//! Two more things cross the same seam: the [`WaitReason`] a resource
+//! gives when it returns `Pending`, and the identity of goro's task wakers
+//! ([`task_waker_vtable`]), which the executor registers so that a
+//! resource can keep a task's waker as one word.
+//!
 //! ## Protocol
 //!
 //! * The executor wraps each task poll in [`with_budget`].
