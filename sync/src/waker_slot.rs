@@ -133,6 +133,11 @@ impl WakerSlot {
         match decoded {
             Decoded::Empty => None,
             Decoded::Task(data) => {
+                // Registered: the load that found the vtable before the
+                // word was stored happens before this one (the owner's
+                // lock orders the two accesses to the slot), so by
+                // coherence this load finds it too, and set-once means it
+                // is the same vtable.
                 let Some(vtable) = goro_coop::task_waker_vtable() else {
                     unreachable!("a compact waker was stored under a registered vtable")
                 };
