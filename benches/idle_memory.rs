@@ -13,6 +13,11 @@
 //! the resident set (`/proc/self/statm`) from just before the first spawn to
 //! when every task has parked, divided by the number of tasks.
 //!
+//! The `heap B/task` column is the growth of glibc's in-use heap bytes
+//! (`mallinfo2`) over the same span: the chunks the allocations take,
+//! headers and rounding included, without the resident set's page-level
+//! slack and free lists. It is what "where the bytes go" is read from.
+//!
 //! The `slots only` row allocates the slots and the `Vec` of their handles
 //! without any task: that part of each runtime's figure is the benchmark's,
 //! not the runtime's, and the `net` column subtracts it.
@@ -43,6 +48,46 @@ use slot::Slot;
 
 mod memory;
 use memory::rss;
+
+/// A child's starting point: the resident set and glibc's heap bytes in
+/// use (see [`heap_in_use`]).
+struct Mark {
+    rss: usize,
+    heap: usize,
+}
+
+/// Growth since a [`Mark`], in bytes.
+struct Grown {
+    rss: usize,
+    heap: usize,
+}
+
+impl Mark {
+    fn now() -> Mark {
+        Mark {
+            rss: rss(),
+            heap: heap_in_use(),
+        }
+    }
+
+    fn grown(&self) -> Grown {
+        Grown {
+            rss: rss() - self.rss,
+            heap: heap_in_use().saturating_sub(self.heap),
+        }
+    }
+}
+
+/// glibc's in-use heap bytes: the chunks in use in every arena
+/// (`uordblks`: the requests plus chunk headers and rounding, free chunks
+/// not counted) and the blocks it maps on its own (`hblkhd`: the large
+/// ones, such as a `Vec` of a million handles).
+fn heap_in_use() -> usize {
+    // SAFETY: `mallinfo2` has no preconditions; it only reads the
+    // allocator's counters.
+    let info = unsafe { libc::mallinfo2() };
+    info.uordblks + info.hblkhd
+}
 
 /// Tasks parked per measurement.
 const TASKS: usize = 1_000_000;
@@ -79,7 +124,7 @@ fn main() {
                 "tokio conns" => tokio_conns_child(),
                 other => panic!("{CHILD_ENV}={other:?}: expected one of {CHILDREN:?}"),
             };
-            println!("{bytes}");
+            println!("{} {}", bytes.rss, bytes.heap);
             // The tasks stay parked; there is nothing to learn from tearing
             // a million of them down, so leave without doing it.
             std::process::exit(0);
@@ -92,8 +137,9 @@ fn main() {
 fn parent() {
     let exe = std::env::current_exe().expect("path of this benchmark");
     let mut results: Vec<Vec<f64>> = vec![Vec::new(); CHILDREN.len()];
+    let mut heaps: Vec<Vec<f64>> = vec![Vec::new(); CHILDREN.len()];
     for _ in 0..ROUNDS {
-        for (which, samples) in CHILDREN.iter().zip(&mut results) {
+        for ((which, samples), heap) in CHILDREN.iter().zip(&mut results).zip(&mut heaps) {
             let out = Command::new(&exe)
                 .env(CHILD_ENV, which)
                 .output()
@@ -104,8 +150,12 @@ fn parent() {
             } else {
                 TASKS
             };
-            match stdout.trim().parse::<f64>() {
-                Ok(growth) if out.status.success() => samples.push(growth / per as f64),
+            let mut fields = stdout.split_whitespace().map(str::parse::<f64>);
+            match (fields.next(), fields.next()) {
+                (Some(Ok(growth)), Some(Ok(heap_growth))) if out.status.success() => {
+                    samples.push(growth / per as f64);
+                    heap.push(heap_growth / per as f64);
+                }
                 _ => eprintln!(
                     "idle_memory: {which} failed ({}): {}",
                     out.status,
@@ -116,28 +166,38 @@ fn parent() {
     }
 
     let medians: Vec<Option<f64>> = results.iter_mut().map(|s| median(s)).collect();
+    let heap_medians: Vec<Option<f64>> = heaps.iter_mut().map(|s| median(s)).collect();
     let base = medians[0].unwrap_or(0.0);
     println!(
         "idle memory, {TASKS} parked tasks ({CONNS} connections on the conns rows), \
          median of {ROUNDS} fresh processes"
     );
     println!(
-        "{:<14} {:>12} {:>12}   samples (B/task; B/connection on the conns rows)",
-        "", "B/task", "net B/task"
+        "{:<14} {:>12} {:>12} {:>12}   samples (B/task; B/connection on the conns rows)",
+        "", "B/task", "net B/task", "heap B/task"
     );
-    for ((which, median), samples) in CHILDREN.iter().zip(&medians).zip(&results) {
+    for (((which, median), heap), samples) in CHILDREN
+        .iter()
+        .zip(&medians)
+        .zip(&heap_medians)
+        .zip(&results)
+    {
         let Some(m) = median else {
             println!("{which:<14} {:>12}", "failed");
             continue;
         };
+        let heap = heap.map_or("-".to_string(), |h| format!("{h:.1}"));
         let samples: Vec<String> = samples.iter().map(|s| format!("{s:.0}")).collect();
         // Only the bare-slot rows share the slots' cost.
-        if matches!(*which, "goro" | "tokio" | "smol") {
-            let net = m - base;
-            println!("{which:<14} {m:>12.1} {net:>12.1}   {}", samples.join(" "));
+        let net = if matches!(*which, "goro" | "tokio" | "smol") {
+            format!("{:.1}", m - base)
         } else {
-            println!("{which:<14} {m:>12.1} {:>12}   {}", "", samples.join(" "));
-        }
+            String::new()
+        };
+        println!(
+            "{which:<14} {m:>12.1} {net:>12} {heap:>12}   {}",
+            samples.join(" ")
+        );
     }
     let net = |i: usize| medians[i].map(|m| m - base);
     for (name, a, b) in [
@@ -184,15 +244,15 @@ async fn park(slot: Arc<Slot<()>>, parked: Arc<AtomicUsize>) {
 }
 
 /// The benchmark's own share: the slots and the `Vec` holding them.
-fn slots_only() -> usize {
-    let before = rss();
+fn slots_only() -> Grown {
+    let before = Mark::now();
     let slots: Vec<Arc<Slot<()>>> = (0..TASKS).map(|_| Arc::new(Slot::default())).collect();
-    let grown = rss() - before;
+    let grown = before.grown();
     std::hint::black_box(&slots);
     grown
 }
 
-fn tokio_child() -> usize {
+fn tokio_child() -> Grown {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -204,7 +264,7 @@ fn tokio_child() -> usize {
         }
     });
     let parked = Arc::new(AtomicUsize::new(0));
-    let before = rss();
+    let before = Mark::now();
     let mut slots = Vec::new();
     for _ in 0..TASKS {
         let slot = Arc::new(Slot::default());
@@ -212,10 +272,10 @@ fn tokio_child() -> usize {
         drop(rt.spawn(park(slot, parked.clone())));
     }
     wait_parked(&parked);
-    rss() - before
+    before.grown()
 }
 
-fn smol_child() -> usize {
+fn smol_child() -> Grown {
     let ex = smol::Executor::new();
     smol::block_on(ex.run(async {
         for _ in 0..1_000 {
@@ -223,7 +283,7 @@ fn smol_child() -> usize {
         }
     }));
     let parked = Arc::new(AtomicUsize::new(0));
-    let before = rss();
+    let before = Mark::now();
     let mut slots = Vec::new();
     for _ in 0..TASKS {
         let slot = Arc::new(Slot::default());
@@ -236,13 +296,13 @@ fn smol_child() -> usize {
             smol::future::yield_now().await;
         }
     }));
-    rss() - before
+    before.grown()
 }
 
 // ----------------------------------------------------------------------------
 // GORO ARM
 // ----------------------------------------------------------------------------
-fn goro_child() -> usize {
+fn goro_child() -> Grown {
     let rt = goro::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -253,7 +313,7 @@ fn goro_child() -> usize {
         }
     });
     let parked = Arc::new(AtomicUsize::new(0));
-    let before = rss();
+    let before = Mark::now();
     let mut slots = Vec::new();
     for _ in 0..TASKS {
         let slot = Arc::new(Slot::default());
@@ -261,13 +321,13 @@ fn goro_child() -> usize {
         drop(rt.spawn(park(slot, parked.clone())));
     }
     wait_parked(&parked);
-    rss() - before
+    before.grown()
 }
 
 // ----------------------------------------------------------------------------
 // ONESHOT ROWS
 // ----------------------------------------------------------------------------
-fn goro_oneshot_child() -> usize {
+fn goro_oneshot_child() -> Grown {
     let rt = goro::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -278,7 +338,7 @@ fn goro_oneshot_child() -> usize {
         }
     });
     let parked = Arc::new(AtomicUsize::new(0));
-    let before = rss();
+    let before = Mark::now();
     let mut senders = Vec::new();
     for _ in 0..TASKS {
         let (tx, rx) = goro::sync::oneshot::channel::<()>();
@@ -290,12 +350,12 @@ fn goro_oneshot_child() -> usize {
         }));
     }
     wait_parked(&parked);
-    let grown = rss() - before;
+    let grown = before.grown();
     std::hint::black_box(&senders);
     grown
 }
 
-fn tokio_oneshot_child() -> usize {
+fn tokio_oneshot_child() -> Grown {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -306,7 +366,7 @@ fn tokio_oneshot_child() -> usize {
         }
     });
     let parked = Arc::new(AtomicUsize::new(0));
-    let before = rss();
+    let before = Mark::now();
     let mut senders = Vec::new();
     for _ in 0..TASKS {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -318,12 +378,12 @@ fn tokio_oneshot_child() -> usize {
         }));
     }
     wait_parked(&parked);
-    let grown = rss() - before;
+    let grown = before.grown();
     std::hint::black_box(&senders);
     grown
 }
 
-fn smol_oneshot_child() -> usize {
+fn smol_oneshot_child() -> Grown {
     let ex = smol::Executor::new();
     smol::block_on(ex.run(async {
         for _ in 0..1_000 {
@@ -331,7 +391,7 @@ fn smol_oneshot_child() -> usize {
         }
     }));
     let parked = Arc::new(AtomicUsize::new(0));
-    let before = rss();
+    let before = Mark::now();
     let mut senders = Vec::new();
     for _ in 0..TASKS {
         let (tx, rx) = futures::channel::oneshot::channel::<()>();
@@ -348,7 +408,7 @@ fn smol_oneshot_child() -> usize {
             smol::future::yield_now().await;
         }
     }));
-    let grown = rss() - before;
+    let grown = before.grown();
     std::hint::black_box(&senders);
     grown
 }
@@ -363,7 +423,7 @@ fn wait_conns(parked: &AtomicUsize) {
     }
 }
 
-fn goro_conns_child() -> usize {
+fn goro_conns_child() -> Grown {
     use futures::AsyncReadExt;
     let rt = goro::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -379,7 +439,7 @@ fn goro_conns_child() -> usize {
         let _s = listener.accept().await.unwrap();
     });
     let parked = Arc::new(AtomicUsize::new(0));
-    let before = rss();
+    let before = Mark::now();
     let clients = rt.block_on(async {
         let mut clients = Vec::with_capacity(CONNS);
         for _ in 0..CONNS {
@@ -395,12 +455,12 @@ fn goro_conns_child() -> usize {
         clients
     });
     wait_conns(&parked);
-    let grown = rss() - before;
+    let grown = before.grown();
     std::hint::black_box(&clients);
     grown
 }
 
-fn tokio_conns_child() -> usize {
+fn tokio_conns_child() -> Grown {
     use tokio::io::AsyncReadExt;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -416,7 +476,7 @@ fn tokio_conns_child() -> usize {
         let _s = listener.accept().await.unwrap();
     });
     let parked = Arc::new(AtomicUsize::new(0));
-    let before = rss();
+    let before = Mark::now();
     let clients = rt.block_on(async {
         let mut clients = Vec::with_capacity(CONNS);
         for _ in 0..CONNS {
@@ -432,7 +492,7 @@ fn tokio_conns_child() -> usize {
         clients
     });
     wait_conns(&parked);
-    let grown = rss() - before;
+    let grown = before.grown();
     std::hint::black_box(&clients);
     grown
 }

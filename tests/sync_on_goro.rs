@@ -68,3 +68,45 @@ async fn semaphore_bounds_concurrency_and_wait_group_waits() {
     assert!(max_seen.load(Ordering::SeqCst) <= LIMIT);
     assert_eq!(sem.available_permits(), LIMIT);
 }
+
+/// goro::sync::oneshot keeps a goro task's waker as its record pointer
+/// alone: tasks parked on receivers and in `Sender::closed` are woken
+/// through it by senders on another thread and by the other end's drop.
+#[goro::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oneshot_wakes_goro_tasks() {
+    use goro::sync::oneshot;
+    const TASKS: u32 = 500;
+    let mut senders = Vec::new();
+    let mut handles = Vec::new();
+    for i in 0..TASKS {
+        let (tx, rx) = oneshot::channel::<u32>();
+        senders.push(tx);
+        handles.push(goro::spawn(async move { rx.await.map(|v| v + i) }));
+    }
+    let (mut watched, rx) = oneshot::channel::<()>();
+    let closer = goro::spawn(async move {
+        goro::task::yield_now().await;
+        drop(rx);
+    });
+    let sender = std::thread::spawn(move || {
+        for (i, tx) in senders.into_iter().enumerate() {
+            if i % 10 == 0 {
+                drop(tx);
+            } else {
+                tx.send(1).unwrap();
+            }
+        }
+    });
+    watched.closed().await;
+    assert!(watched.is_closed());
+    for (i, h) in handles.into_iter().enumerate() {
+        let got = h.await.unwrap();
+        if i % 10 == 0 {
+            assert!(got.is_err());
+        } else {
+            assert_eq!(got, Ok(1 + i as u32));
+        }
+    }
+    sender.join().unwrap();
+    closer.await.unwrap();
+}

@@ -20,6 +20,11 @@
 //! executor, or on a plain thread) the budget is *unconstrained* and every
 //! call here is a no-op that says "proceed".
 //!
+//! Two more things cross the same seam: the [`WaitReason`] a resource
+//! gives when it returns `Pending`, and the identity of goro's task wakers
+//! ([`task_waker_vtable`]), which the executor registers so that a
+//! resource can keep a task's waker as one word.
+//!
 //! ## Protocol
 //!
 //! * The executor wraps each task poll in [`with_budget`].
@@ -34,8 +39,8 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::task::{Context, Poll, RawWakerVTable};
 
 /// Units of work one task poll may do before resources start answering
 /// `Pending`. Tokio uses the same figure.
@@ -121,6 +126,58 @@ fn with_budget_of<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
     std::mem::forget(restore);
     let _ = BUDGET.try_with(|b| b.set(prev));
     out
+}
+
+/// The identity of goro's task wakers, for resources below the executor.
+///
+/// A goro task's [`Waker`](std::task::Waker) is the task's record pointer
+/// with the executor's one `static` vtable, so a resource that only ever
+/// needs to wake a goro task can keep the data pointer alone (one word
+/// instead of a `Waker`'s two) and rebuild the `Waker` from it and this
+/// vtable. The executor is above the resources in the crate graph, so it
+/// registers its vtable here when a runtime is built; before that (or on
+/// another executor) [`task_waker_vtable`] is `None` and resources keep
+/// whole wakers.
+///
+/// The registration is set once for the life of the process: a resource
+/// that stored a data pointer under the vtable it read rebuilds the
+/// `Waker` with the same one. A second registration of a different vtable
+/// is refused.
+static TASK_WAKER_VTABLE: AtomicPtr<RawWakerVTable> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Registers `vtable` as the vtable of goro's task wakers (see
+/// [`task_waker_vtable`]). Returns whether it is now the registered one:
+/// `true` if it already was or was just set, `false` if another vtable was
+/// registered first (which then stays).
+///
+/// Whoever registers a vtable promises only what every `RawWakerVTable`
+/// already promises; resources still check each waker's data pointer for
+/// the alignment they need before they keep it alone.
+pub fn register_task_waker_vtable(vtable: &'static RawWakerVTable) -> bool {
+    let vtable = vtable as *const RawWakerVTable as *mut RawWakerVTable;
+    // Relaxed: the pointer is the whole message (a `'static` vtable needs
+    // no other write published with it), and set-once: every load that
+    // sees it non-null sees this value, by coherence.
+    match TASK_WAKER_VTABLE.compare_exchange(
+        std::ptr::null_mut(),
+        vtable,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    ) {
+        Ok(_) => true,
+        Err(current) => current == vtable,
+    }
+}
+
+/// The vtable of goro's task wakers, once a goro runtime was built in this
+/// process (see [`register_task_waker_vtable`]).
+#[inline]
+pub fn task_waker_vtable() -> Option<&'static RawWakerVTable> {
+    // Relaxed: see `register_task_waker_vtable`.
+    let vtable = TASK_WAKER_VTABLE.load(Ordering::Relaxed);
+    // SAFETY: only `register_task_waker_vtable` stores here, a pointer
+    // made from a `&'static RawWakerVTable`.
+    unsafe { vtable.cast_const().as_ref() }
 }
 
 /// Why a task returned `Pending`: what it waits for.
@@ -466,5 +523,18 @@ mod tests {
 
     fn futures_noop_waker() -> std::task::Waker {
         std::task::Waker::noop().clone()
+    }
+
+    #[test]
+    fn task_waker_vtable_is_set_once() {
+        static A: RawWakerVTable =
+            RawWakerVTable::new(|p| std::task::RawWaker::new(p, &A), |_| {}, |_| {}, |_| {});
+        static B: RawWakerVTable =
+            RawWakerVTable::new(|p| std::task::RawWaker::new(p, &B), |_| {}, |_| {}, |_| {});
+        assert!(task_waker_vtable().is_none());
+        assert!(register_task_waker_vtable(&A));
+        assert!(register_task_waker_vtable(&A), "the same one again");
+        assert!(!register_task_waker_vtable(&B), "a second one is refused");
+        assert!(task_waker_vtable().is_some_and(|v| std::ptr::eq(v, &A)));
     }
 }

@@ -61,6 +61,7 @@ mod rwlock;
 mod semaphore;
 mod wait_group;
 mod waiters;
+mod waker_slot;
 
 #[cfg(all(test, loom))]
 mod loom_tests;

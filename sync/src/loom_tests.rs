@@ -273,3 +273,100 @@ fn oneshot_receive_while_sending() {
         assert_eq!(Arc::strong_count(&value), 1, "value leaked or kept");
     });
 }
+
+/// A stand-in for a goro task's Waker (registered as the task waker
+/// vtable, so the oneshot keeps it as one word): an `Arc` of the loom
+/// thread to unpark, its pointer the data.
+mod task_waker {
+    use super::*;
+    use std::task::{RawWaker, RawWakerVTable};
+
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+    fn clone(data: *const ()) -> RawWaker {
+        // SAFETY: every Waker of this vtable owns one count of an
+        // `Arc<thread::Thread>` whose pointer is `data` (`waker`).
+        unsafe { Arc::increment_strong_count(data.cast::<thread::Thread>()) };
+        RawWaker::new(data, &VTABLE)
+    }
+    fn wake(data: *const ()) {
+        // SAFETY: as in `clone`; the Waker gives its count up.
+        unsafe { Arc::from_raw(data.cast::<thread::Thread>()) }.unpark();
+    }
+    fn wake_by_ref(data: *const ()) {
+        // SAFETY: as in `clone`; the Waker's count keeps it alive.
+        unsafe { &*data.cast::<thread::Thread>() }.unpark();
+    }
+    fn drop_waker(data: *const ()) {
+        // SAFETY: as in `clone`; the Waker gives its count up.
+        drop(unsafe { Arc::from_raw(data.cast::<thread::Thread>()) });
+    }
+
+    /// A Waker of the registered vtable that unparks this loom thread.
+    pub(super) fn waker() -> Waker {
+        assert!(goro_coop::register_task_waker_vtable(&VTABLE));
+        let data = Arc::into_raw(Arc::new(thread::current())).cast::<()>();
+        // SAFETY: the vtable's functions treat `data` as the `Arc` just
+        // leaked, whose one count the new Waker owns.
+        unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
+    }
+
+    /// `block_on` with that waker.
+    pub(super) fn block_on<F: Future>(future: F) -> F::Output {
+        let waker = waker();
+        let mut future = pin!(future);
+        loop {
+            match future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(output) => return output,
+                Poll::Pending => thread::park(),
+            }
+        }
+    }
+}
+
+/// As `oneshot_receive_while_sending`, with the receiver's waker kept as
+/// one word (a goro task's): the send rebuilds and wakes it, and no
+/// reference is lost or left behind (the waker's `Arc` count shows both).
+#[test]
+fn oneshot_task_waker_receive_while_sending() {
+    use super::oneshot;
+    loom::model(|| {
+        let (tx, rx) = oneshot::channel::<Arc<()>>();
+        let value = Arc::new(());
+        let v = value.clone();
+        let sender = thread::spawn(move || tx.send(v).is_ok());
+        let got = task_waker::block_on(rx);
+        assert!(sender.join().unwrap());
+        assert!(got.is_ok());
+        drop(got);
+        assert_eq!(Arc::strong_count(&value), 1, "value leaked or kept");
+    });
+}
+
+/// The sender parked in `closed` with a one-word waker while the receiver
+/// is dropped on another thread: it is woken, and the slot's reference to
+/// the waker is given back whichever end frees the channel.
+#[test]
+fn oneshot_task_waker_closed_races_receiver_drop() {
+    use super::oneshot;
+    loom::model(|| {
+        let (mut tx, rx) = oneshot::channel::<()>();
+        let receiver = thread::spawn(move || drop(rx));
+        let waker = task_waker::waker();
+        let mut closed = pin!(tx.closed());
+        loop {
+            match closed.as_mut().poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(()) => break,
+                Poll::Pending => thread::park(),
+            }
+        }
+        receiver.join().unwrap();
+        drop(tx);
+        // SAFETY: `waker`'s data pointer is the `Arc` made by `waker()`;
+        // borrowed here only to read its count.
+        let arc = std::mem::ManuallyDrop::new(unsafe {
+            Arc::from_raw(waker.data().cast::<thread::Thread>())
+        });
+        assert_eq!(Arc::strong_count(&arc), 1, "a waker reference left behind");
+    });
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 /// A waker that counts its wake-ups.
+#[derive(Default)]
 pub(crate) struct Counter(AtomicUsize);
 
 impl Counter {

@@ -48,3 +48,37 @@ fn sender_learns_receiver_left() {
     assert_eq!(tx.send(()), Err(()));
     t.join().unwrap();
 }
+
+/// A receiver parked by one foreign executor and then by another: the
+/// first executor's waker (boxed in the channel) is replaced, and the
+/// send wakes the second one (a stale first waker would leave the second
+/// thread parked forever).
+#[test]
+fn foreign_waker_replaced_then_woken() {
+    use std::future::{poll_fn, Future};
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    let (tx, mut rx) = oneshot::channel::<u32>();
+    // Parked once by this thread's block_on...
+    block_on(poll_fn(|cx| {
+        assert!(Pin::new(&mut rx).poll(cx).is_pending());
+        Poll::Ready(())
+    }));
+    // ...then by another thread's, which is left waiting.
+    let (parked_tx, parked_rx) = std::sync::mpsc::channel();
+    let t = thread::spawn(move || {
+        let mut told = false;
+        block_on(poll_fn(|cx| {
+            let poll = Pin::new(&mut rx).poll(cx);
+            if poll.is_pending() && !told {
+                told = true;
+                parked_tx.send(()).unwrap();
+            }
+            poll
+        }))
+    });
+    parked_rx.recv().unwrap();
+    tx.send(5).unwrap();
+    assert_eq!(t.join().unwrap(), Ok(5));
+}

@@ -313,6 +313,7 @@ impl Builder {
             ));
         }
 
+        crate::task::waker::register();
         let blocking = BlockingPool::new(
             self.max_blocking_threads,
             self.keep_alive,

@@ -18,7 +18,7 @@ pub(crate) mod raw;
 pub(crate) mod state;
 mod task_local;
 pub(crate) mod wait;
-mod waker;
+pub(crate) mod waker;
 
 pub use builder::Builder;
 pub use goro_coop::WaitReason;

@@ -10,6 +10,16 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 
+/// Registers the task vtable with `goro-coop`, so that resources below the
+/// executor (goro-sync's oneshot) can recognise a task's Waker and keep
+/// only its data pointer (see `goro_coop::register_task_waker_vtable`).
+/// Called when a runtime is built; idempotent. Refused only if a second
+/// copy of this crate registered first, whose tasks then keep the compact
+/// form and this copy's the boxed one: correct either way.
+pub(crate) fn register() {
+    let _ = goro_coop::register_task_waker_vtable(&VTABLE);
+}
+
 /// A Waker that borrows a reference the caller holds.
 ///
 /// # Safety
