@@ -124,20 +124,29 @@ impl Idle {
     /// Work was made available: picks a sleeping M to wake as a searcher,
     /// unless a searcher exists (it will find the work) or nobody sleeps.
     /// The caller unparks the returned P index.
+    ///
+    /// `me` names the caller's own P, if it has one. A caller can be
+    /// registered asleep while it is awake: the M parked in the reactor
+    /// dispatches readiness, and the tasks it wakes land on its own P.
+    /// Unparking itself would cost a write to the reactor's waker and an
+    /// extra `epoll_wait` for nothing, so another sleeper is picked if
+    /// there is one, and otherwise the caller is claimed (counted awake and
+    /// searching, exactly as a woken M is) and `None` is returned: it is
+    /// awake already and finds its claim when the park returns.
     #[inline]
-    pub(crate) fn notify_one(&self) -> Option<usize> {
+    pub(crate) fn notify_one(&self, me: Option<usize>) -> Option<usize> {
         // Every push to a local queue asks; almost always the answer is no
         // (someone searches, or nobody sleeps), so that check is inlined
         // into the caller and the locking part kept out of line.
         if !self.should_notify(self.state.load(SeqCst)) {
             return None;
         }
-        self.notify_one_locked()
+        self.notify_one_locked(me)
     }
 
     #[cold]
     #[inline(never)]
-    fn notify_one_locked(&self) -> Option<usize> {
+    fn notify_one_locked(&self, me: Option<usize>) -> Option<usize> {
         let mut sleepers = self.sleepers.lock().unwrap();
         if sleepers.stack.is_empty() {
             return None;
@@ -159,11 +168,15 @@ impl Idle {
                 Err(actual) => s = actual,
             }
         }
-        let index = sleepers.stack.pop()?;
+        let n = sleepers.stack.len();
+        let index = match me {
+            Some(me) if n >= 2 && sleepers.stack[n - 1] == me => sleepers.stack.remove(n - 2),
+            _ => sleepers.stack.pop()?,
+        };
         sleepers.asleep[index] = false;
         drop(sleepers);
         self.wake_sysmon();
-        Some(index)
+        (Some(index) != me).then_some(index)
     }
 
     #[inline]
@@ -246,12 +259,12 @@ mod tests {
     #[test]
     fn notify_wakes_a_sleeper_as_searcher_only_when_nobody_searches() {
         let idle = Idle::new(2);
-        assert_eq!(idle.notify_one(), None, "nobody asleep");
+        assert_eq!(idle.notify_one(None), None, "nobody asleep");
         assert!(!idle.transition_to_parked(1, false));
         assert!(idle.try_become_searching());
-        assert_eq!(idle.notify_one(), None, "a searcher will find the work");
+        assert_eq!(idle.notify_one(None), None, "a searcher will find the work");
         assert!(idle.stop_searching());
-        assert_eq!(idle.notify_one(), Some(1));
+        assert_eq!(idle.notify_one(None), Some(1));
         assert!(!idle.is_asleep(1));
         assert_eq!(idle.counts(), (1, 2));
         assert!(idle.transition_from_parked(1), "claimed: it searches");
@@ -263,7 +276,7 @@ mod tests {
         assert!(!idle.transition_to_parked(0, false));
         assert!(!idle.transition_from_parked(0));
         assert_eq!(idle.counts(), (0, 2));
-        assert_eq!(idle.notify_one(), None);
+        assert_eq!(idle.notify_one(None), None);
     }
 }
 
@@ -312,7 +325,7 @@ mod loom_tests {
                 }
                 let last = idle.transition_to_parked(0, searching);
                 fence(SeqCst); // as in Machine::park
-                if last && queue.load(SeqCst) && idle.notify_one().is_some() {
+                if last && queue.load(SeqCst) && idle.notify_one(None).is_some() {
                     parker.unpark();
                 }
                 loop {

@@ -321,13 +321,14 @@ impl<'a> Machine<'a> {
         }
         let task = self
             .with_p(|p| self.find_local(p, global_first))
+            .or_else(|| self.poll_io())
             .or_else(|| self.steal());
         if task.is_some() && self.ctx.searching.replace(false) {
             self.note_searching(false);
             if self.shared.idle.stop_searching() {
                 // Go's resetspinning: the last searcher found work; there
                 // may be more, so start another searcher.
-                self.shared.notify_parked();
+                self.shared.notify_parked(None);
             }
         }
         task
@@ -426,6 +427,18 @@ impl<'a> Machine<'a> {
         })
     }
 
+    /// Out of local work: polls the reactor's sockets without blocking
+    /// (beside the M that may be parked in the driver, see
+    /// `goro_reactor::Handle::poll_io_now`) and takes what that woke onto
+    /// this P (see "Polling for IO before stealing").
+    #[inline(never)]
+    fn poll_io(&self) -> Option<Notified> {
+        if self.shared.is_shutdown() || !self.shared.reactor.poll_io_now() {
+            return None;
+        }
+        self.with_p(|p| self.find_local(p, false))
+    }
+
     /// Polls the reactor without blocking, if no other thread has it.
     #[inline(never)]
     fn poll_driver(&self) {
@@ -472,7 +485,7 @@ impl<'a> Machine<'a> {
             fence(Ordering::SeqCst);
             if shared.has_stealable_work() {
                 // May pick this very M: its parker then returns at once.
-                shared.notify_parked();
+                shared.notify_parked(None);
             }
         }
         loop {

@@ -114,6 +114,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(target_os = "linux")]
+mod concurrent_poll;
 mod driver;
 pub mod fd;
 mod metrics;
