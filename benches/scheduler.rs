@@ -343,7 +343,7 @@ fn main() {
         .configure_from_args();
     let arms = Arms::new();
     interleaved(&arms, rounds, &selected);
-    if !std::env::var_os("SCHED_OVERSUBSCRIBED").is_some_and(|v| v == "0") {
+    if std::env::var_os("SCHED_OVERSUBSCRIBED").is_none_or(|v| v != "0") {
         oversubscribed(rounds, &selected);
     }
     if std::env::var_os("SCHED_CRITERION").is_some_and(|v| v == "0") {
