@@ -80,7 +80,7 @@ pub(crate) fn poll_io_now(inner: &Inner) -> bool {
     inner.polls.fetch_add(1, Ordering::Relaxed);
     let events = &events[..n as usize];
     let mut rewake = false;
-    TO_WAKE.with(|to_wake| {
+    let dispatched = TO_WAKE.with(|to_wake| {
         let Ok(mut to_wake) = to_wake.try_borrow_mut() else {
             // Re-entered from a waker's `wake` below: poll with a fresh
             // list (rare; it allocates only if something is ready).
@@ -91,16 +91,18 @@ pub(crate) fn poll_io_now(inner: &Inner) -> bool {
     if rewake {
         inner.waker_wake();
     }
-    true
+    // Only the waker's edge: nothing for the caller to run.
+    dispatched > 0
 }
 
+/// Dispatches `events`; returns how many reached a registration.
 fn dispatch(
     inner: &Inner,
     events: &[libc::epoll_event],
     to_wake: &mut Vec<Waker>,
     rewake: &mut bool,
-) {
-    {
+) -> u64 {
+    let dispatched = {
         let slab = inner.io.lock().unwrap();
         let mut dispatched = 0u64;
         for event in events {
@@ -118,8 +120,10 @@ fn dispatch(
         }
         // Relaxed: a statistic (see `Driver::park`).
         inner.ready_events.fetch_add(dispatched, Ordering::Relaxed);
-    }
+        dispatched
+    };
     to_wake.drain(..).for_each(Waker::wake);
+    dispatched
 }
 
 #[cfg(all(test, not(loom)))]

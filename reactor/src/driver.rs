@@ -294,7 +294,7 @@ impl Handle {
     /// of waiting for the thread parked in the driver to wake and hand them
     /// over (Go's `findRunnable` calls `netpoll(0)` the same way while
     /// another M blocks in `netpoll`). Timers are not fired here: they stay
-    /// with the driver. Returns whether any task was woken.
+    /// with the driver. Returns whether readiness reached any registration.
     ///
     /// Costs one load when no socket is registered. Linux only (elsewhere
     /// it returns false and the driver alone polls).
