@@ -106,8 +106,8 @@ impl Idle {
     /// others' queues; and at most half of the cores: with more workers
     /// than cores, searchers beyond that only take CPU time from the Ms
     /// running tasks, as the time slices they spin through are the cores'
-    /// (16 workers on 2 cores with the cap at half the workers ran
-    /// `spawn_local` and `yield_many` 1.4-1.6 times slower than 2 workers).
+    /// (Go caps its spinning Ms by busy Ps, which are threads it knows to
+    /// run; here the threads may outnumber what can run at once).
     /// The bound is exact: the check and the increment are one
     /// compare-exchange, so Ms asking at the same time cannot overshoot it,
     /// and the only other way in, `notify_one`, adds a searcher only when
