@@ -349,7 +349,7 @@ mod loom_tests {
                 // forbids, so a loom artefact rather than a protocol bug.
                 q2.swap(true, SeqCst);
                 fence(SeqCst); // as in Shared::push_remote
-                if i2.notify_one().is_some() {
+                if i2.notify_one(None).is_some() {
                     p2.unpark();
                 }
             });
