@@ -80,14 +80,18 @@ pub(crate) fn poll_io_now(inner: &Inner) -> bool {
     inner.polls.fetch_add(1, Ordering::Relaxed);
     let events = &events[..n as usize];
     let mut rewake = false;
-    let dispatched = TO_WAKE.with(|to_wake| {
-        let Ok(mut to_wake) = to_wake.try_borrow_mut() else {
-            // Re-entered from a waker's `wake` below: poll with a fresh
-            // list (rare; it allocates only if something is ready).
-            return dispatch(inner, events, &mut Vec::new(), &mut rewake);
-        };
-        dispatch(inner, events, &mut to_wake, &mut rewake)
-    });
+    let dispatched = TO_WAKE
+        .try_with(|to_wake| {
+            let Ok(mut to_wake) = to_wake.try_borrow_mut() else {
+                // Re-entered from a waker's `wake` below: poll with a
+                // fresh list (rare; it allocates only if something is
+                // ready).
+                return dispatch(inner, events, &mut Vec::new(), &mut rewake);
+            };
+            dispatch(inner, events, &mut to_wake, &mut rewake)
+        })
+        // The thread's locals are being torn down: a fresh list too.
+        .unwrap_or_else(|_| dispatch(inner, events, &mut Vec::new(), &mut rewake));
     if rewake {
         inner.waker_wake();
     }
