@@ -11,7 +11,9 @@
 //! worker threads (default 2); `TCP_ECHO_ONLY=goro|tokio|floor` runs that
 //! side alone `TCP_ECHO_INTERLEAVED` times (default 9) and prints its
 //! median, then exits (for `strace -c -f` and `perf stat`, which then
-//! count one side only).
+//! count one side only). The interleaved pass also runs goro and tokio
+//! with 8 workers in the same rounds and prints them on a second line
+//! (`TCP_ECHO_OVERSUBSCRIBED=0` skips them).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
@@ -31,9 +33,9 @@ fn workers() -> usize {
 
 // ----------------------------------------------------------------- tokio --
 
-fn tokio_runtime() -> tokio::runtime::Runtime {
+fn tokio_runtime(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers())
+        .worker_threads(workers)
         .enable_all()
         .build()
         .unwrap()
@@ -79,9 +81,9 @@ async fn tokio_echo_round() {
 
 // ------------------------------------------------------------------ goro --
 
-fn goro_runtime() -> goro::runtime::Runtime {
+fn goro_runtime(workers: usize) -> goro::runtime::Runtime {
     goro::runtime::Builder::new_multi_thread()
-        .worker_threads(workers())
+        .worker_threads(workers)
         .build()
         .unwrap()
 }
@@ -172,15 +174,25 @@ fn floor_round() {
 
 // ----------------------------------------------------------------- bench --
 
+/// Worker threads of the oversubscribed pair (this machine has 2 cores).
+const MANY_WORKERS: usize = 8;
+
 /// Alternates goro, tokio and the no-runtime floor so that all see the
 /// same machine noise, and prints each one's median and the throughput
 /// ratios. (The criterion group below runs all goro samples, then all
-/// tokio samples.)
+/// tokio samples.) Unless `TCP_ECHO_OVERSUBSCRIBED=0` (or the main pair
+/// has `MANY_WORKERS` already), each round also runs goro and tokio with
+/// `MANY_WORKERS` workers, and a second line compares them with each other
+/// and with goro's main figure from the same rounds.
 fn interleaved(
     goro_rt: &goro::runtime::Runtime,
     tokio_rt: &tokio::runtime::Runtime,
     rounds: usize,
 ) {
+    let many = (workers() != MANY_WORKERS
+        && std::env::var("TCP_ECHO_OVERSUBSCRIBED").map_or(true, |v| v != "0"))
+    .then(|| (goro_runtime(MANY_WORKERS), tokio_runtime(MANY_WORKERS)));
+    let (mut gm8, mut tm8) = (Vec::new(), Vec::new());
     let (mut g, mut t, mut f) = (Vec::new(), Vec::new(), Vec::new());
     let time = |f: &mut dyn FnMut()| {
         let s = std::time::Instant::now();
@@ -191,10 +203,16 @@ fn interleaved(
         g.push(time(&mut || goro_rt.block_on(goro_echo_round())));
         t.push(time(&mut || tokio_rt.block_on(tokio_echo_round())));
         f.push(time(&mut floor_round));
+        if let Some((goro8, tokio8)) = &many {
+            gm8.push(time(&mut || goro8.block_on(goro_echo_round())));
+            tm8.push(time(&mut || tokio8.block_on(tokio_echo_round())));
+        }
     }
     g.sort();
     t.sort();
     f.sort();
+    gm8.sort();
+    tm8.sort();
     let rate = |d: Duration| (CONNS * ROUNDS) as f64 / d.as_secs_f64();
     let (gm, tm, fm) = (g[rounds / 2], t[rounds / 2], f[rounds / 2]);
     println!(
@@ -208,6 +226,19 @@ fn interleaved(
         rate(fm),
         rate(fm) / rate(tm),
     );
+    if many.is_some() {
+        let (g8, t8) = (gm8[rounds / 2], tm8[rounds / 2]);
+        println!(
+            "tcp_echo interleaved x{rounds} ({MANY_WORKERS} workers, same rounds): goro median \
+             {g8:.2?} ({:.0} round trips/s), tokio median {t8:.2?} ({:.0} round trips/s), \
+             goro/tokio throughput {:.2}; goro {MANY_WORKERS} workers / goro {} workers {:.2}",
+            rate(g8),
+            rate(t8),
+            rate(g8) / rate(t8),
+            workers(),
+            rate(g8) / rate(gm),
+        );
+    }
 }
 
 /// `TCP_ECHO_ONLY`: one side alone, `rounds` times, median printed.
@@ -244,8 +275,8 @@ fn tcp_echo(c: &mut Criterion) {
     g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(8));
-    let goro_rt = goro_runtime();
-    let tokio_rt = tokio_runtime();
+    let goro_rt = goro_runtime(workers());
+    let tokio_rt = tokio_runtime(workers());
     // TCP_ECHO_INTERLEAVED=0 skips the interleaved pass (for profiling one
     // side with criterion's --profile-time).
     let rounds = std::env::var("TCP_ECHO_INTERLEAVED")

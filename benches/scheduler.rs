@@ -12,7 +12,11 @@
 //! medians. This machine has slow phases lasting tens of seconds; criterion
 //! measures one runtime's samples after the other's, so its ratios move
 //! with those phases, while the interleaved ratios do not. Read the
-//! interleaved table first. `SCHED_CRITERION=0` skips criterion's groups.
+//! interleaved table first. A second interleaved pass runs goro alone with
+//! 2, 8 and 16 workers (more workers than this machine's cores) and prints
+//! the 8- and 16-worker figures over the 2-worker ones
+//! (`SCHED_OVERSUBSCRIBED=0` skips it). `SCHED_CRITERION=0` skips
+//! criterion's groups.
 //! `SCHED_EMPTY_HOOKS=1` installs empty poll hooks on goro's runtime.
 //!
 //! Each workload is one criterion group holding the same code on three
@@ -256,6 +260,63 @@ fn interleaved(arms: &Arms, rounds: usize, selected: &dyn Fn(&str) -> bool) {
     println!();
 }
 
+/// More workers than cores: goro's multi-thread runtime with 2, 8 and 16
+/// workers (this machine has 2 cores), interleaved the same way, printing
+/// ns per operation and each oversubscribed figure over the 2-worker one.
+/// `SCHED_OVERSUBSCRIBED=0` skips it; its rounds are the interleaved
+/// pass's.
+fn oversubscribed(rounds: usize, selected: &dyn Fn(&str) -> bool) {
+    const COUNTS: [usize; 3] = [2, 8, 16];
+    let workloads: Vec<(&str, usize)> = WORKLOADS
+        .iter()
+        .copied()
+        .filter(|(w, _)| selected(w))
+        .collect();
+    if rounds == 0 || workloads.is_empty() {
+        return;
+    }
+    let rts: Vec<goro::runtime::Runtime> = COUNTS
+        .iter()
+        .map(|&n| {
+            goro::runtime::Builder::new_multi_thread()
+                .worker_threads(n)
+                .build()
+                .expect("goro runtime")
+        })
+        .collect();
+    println!(
+        "goro_mt with more workers than cores: {rounds} rounds, worker counts rotated each round"
+    );
+    println!("median ns/op     2 workers  8 workers 16 workers      8/2     16/2");
+    for (workload, ops) in workloads {
+        let reps = if workload == "chained_spawn" { 40 } else { 1 };
+        for rt in &rts {
+            goro_arms::run(rt, workload);
+        }
+        let mut samples = vec![Vec::with_capacity(rounds); rts.len()];
+        for round in 0..rounds {
+            for k in 0..rts.len() {
+                let r = (round + k) % rts.len();
+                let start = std::time::Instant::now();
+                for _ in 0..reps {
+                    goro_arms::run(&rts[r], workload);
+                }
+                samples[r].push(start.elapsed().as_nanos() as f64 / (reps * ops) as f64);
+            }
+        }
+        let med: Vec<f64> = samples.iter_mut().map(|v| median(v)).collect();
+        println!(
+            "{workload:<15} {:>10.1} {:>10.1} {:>10.1} {:>8.2} {:>8.2}",
+            med[0],
+            med[1],
+            med[2],
+            med[1] / med[0],
+            med[2] / med[0],
+        );
+    }
+    println!();
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -282,6 +343,9 @@ fn main() {
         .configure_from_args();
     let arms = Arms::new();
     interleaved(&arms, rounds, &selected);
+    if std::env::var_os("SCHED_OVERSUBSCRIBED").is_none_or(|v| v != "0") {
+        oversubscribed(rounds, &selected);
+    }
     if std::env::var_os("SCHED_CRITERION").is_some_and(|v| v == "0") {
         return;
     }

@@ -17,6 +17,8 @@ pub(crate) struct Idle {
     /// StoreLoad halves of the parking protocol.
     state: AtomicUsize,
     num_workers: usize,
+    /// At most this many Ms search at once (see `try_become_searching`).
+    max_searching: usize,
     /// Parked Ms (by P index) and who is asleep. The lock is held only to
     /// move an M between asleep and awake; nothing blocks under it.
     sleepers: Mutex<Sleepers>,
@@ -40,11 +42,18 @@ fn unparked(state: usize) -> usize {
 }
 
 impl Idle {
-    /// All `num_workers` Ms start awake and not searching.
+    /// All `num_workers` Ms start awake and not searching; the search cap
+    /// counts this machine's cores (see `try_become_searching`).
     pub(crate) fn new(num_workers: usize) -> Idle {
+        let cores = std::thread::available_parallelism().map_or(num_workers, |n| n.get());
+        Idle::with_cores(num_workers, cores)
+    }
+
+    pub(crate) fn with_cores(num_workers: usize, cores: usize) -> Idle {
         Idle {
             state: AtomicUsize::new(num_workers * UNPARK_ONE),
             num_workers,
+            max_searching: num_workers.min(cores).max(2).div_ceil(2),
             sleepers: Mutex::new(Sleepers {
                 stack: Vec::with_capacity(num_workers),
                 asleep: vec![false; num_workers],
@@ -94,14 +103,19 @@ impl Idle {
     /// An M out of local work asks to search (steal). At most half of the
     /// Ms, rounded up, search at once (Go: `2*nmspinning < busy Ps`), so
     /// that a burst of idleness does not have every thread hammering the
-    /// others' queues. The bound is exact: the check and the increment are
-    /// one compare-exchange, so Ms asking at the same time cannot overshoot
-    /// it, and the only other way in, `notify_one`, adds a searcher only
-    /// when there is none.
+    /// others' queues; and at most half of the cores: with more workers
+    /// than cores, searchers beyond that only take CPU time from the Ms
+    /// running tasks, as the time slices they spin through are the cores'
+    /// (Go caps its spinning Ms by busy Ps, which are threads it knows to
+    /// run; here the threads may outnumber what can run at once).
+    /// The bound is exact: the check and the increment are one
+    /// compare-exchange, so Ms asking at the same time cannot overshoot it,
+    /// and the only other way in, `notify_one`, adds a searcher only when
+    /// there is none.
     pub(crate) fn try_become_searching(&self) -> bool {
         let mut s = self.state.load(SeqCst);
         loop {
-            if 2 * searching(s) >= self.num_workers.max(2) {
+            if searching(s) >= self.max_searching {
                 return false;
             }
             match self
@@ -124,20 +138,29 @@ impl Idle {
     /// Work was made available: picks a sleeping M to wake as a searcher,
     /// unless a searcher exists (it will find the work) or nobody sleeps.
     /// The caller unparks the returned P index.
+    ///
+    /// `me` names the caller's own P, if it has one. A caller can be
+    /// registered asleep while it is awake: the M parked in the reactor
+    /// dispatches readiness, and the tasks it wakes land on its own P.
+    /// Unparking itself would cost a write to the reactor's waker and an
+    /// extra `epoll_wait` for nothing, so another sleeper is picked if
+    /// there is one, and otherwise the caller is claimed (counted awake and
+    /// searching, exactly as a woken M is) and `None` is returned: it is
+    /// awake already and finds its claim when the park returns.
     #[inline]
-    pub(crate) fn notify_one(&self) -> Option<usize> {
+    pub(crate) fn notify_one(&self, me: Option<usize>) -> Option<usize> {
         // Every push to a local queue asks; almost always the answer is no
         // (someone searches, or nobody sleeps), so that check is inlined
         // into the caller and the locking part kept out of line.
         if !self.should_notify(self.state.load(SeqCst)) {
             return None;
         }
-        self.notify_one_locked()
+        self.notify_one_locked(me)
     }
 
     #[cold]
     #[inline(never)]
-    fn notify_one_locked(&self) -> Option<usize> {
+    fn notify_one_locked(&self, me: Option<usize>) -> Option<usize> {
         let mut sleepers = self.sleepers.lock().unwrap();
         if sleepers.stack.is_empty() {
             return None;
@@ -159,11 +182,15 @@ impl Idle {
                 Err(actual) => s = actual,
             }
         }
-        let index = sleepers.stack.pop()?;
+        let n = sleepers.stack.len();
+        let index = match me {
+            Some(me) if n >= 2 && sleepers.stack[n - 1] == me => sleepers.stack.remove(n - 2),
+            _ => sleepers.stack.pop()?,
+        };
         sleepers.asleep[index] = false;
         drop(sleepers);
         self.wake_sysmon();
-        Some(index)
+        (Some(index) != me).then_some(index)
     }
 
     #[inline]
@@ -235,7 +262,7 @@ mod tests {
 
     #[test]
     fn searching_is_capped_at_half() {
-        let idle = Idle::new(4);
+        let idle = Idle::with_cores(4, 4);
         assert!(idle.try_become_searching());
         assert!(idle.try_become_searching());
         assert!(!idle.try_become_searching());
@@ -244,14 +271,40 @@ mod tests {
     }
 
     #[test]
+    fn searching_is_capped_at_half_the_cores() {
+        let idle = Idle::with_cores(16, 2);
+        assert!(idle.try_become_searching());
+        assert!(!idle.try_become_searching());
+        assert!(idle.stop_searching());
+        let idle = Idle::with_cores(1, 8);
+        assert!(idle.try_become_searching(), "one worker may always search");
+    }
+
+    #[test]
+    fn notifier_skips_its_own_sleeping_p() {
+        let idle = Idle::with_cores(3, 3);
+        assert!(!idle.transition_to_parked(2, false));
+        assert!(!idle.transition_to_parked(0, false));
+        // P 0 (on top of the stack) dispatches readiness: P 2 is woken.
+        assert_eq!(idle.notify_one(Some(0)), Some(2));
+        assert!(idle.is_asleep(0));
+        assert!(!idle.is_asleep(2));
+        assert!(idle.stop_searching());
+        // Only P 0 sleeps: it is claimed, and nothing needs unparking.
+        assert_eq!(idle.notify_one(Some(0)), None);
+        assert!(!idle.is_asleep(0));
+        assert_eq!(idle.counts(), (1, 3));
+    }
+
+    #[test]
     fn notify_wakes_a_sleeper_as_searcher_only_when_nobody_searches() {
         let idle = Idle::new(2);
-        assert_eq!(idle.notify_one(), None, "nobody asleep");
+        assert_eq!(idle.notify_one(None), None, "nobody asleep");
         assert!(!idle.transition_to_parked(1, false));
         assert!(idle.try_become_searching());
-        assert_eq!(idle.notify_one(), None, "a searcher will find the work");
+        assert_eq!(idle.notify_one(None), None, "a searcher will find the work");
         assert!(idle.stop_searching());
-        assert_eq!(idle.notify_one(), Some(1));
+        assert_eq!(idle.notify_one(None), Some(1));
         assert!(!idle.is_asleep(1));
         assert_eq!(idle.counts(), (1, 2));
         assert!(idle.transition_from_parked(1), "claimed: it searches");
@@ -263,7 +316,7 @@ mod tests {
         assert!(!idle.transition_to_parked(0, false));
         assert!(!idle.transition_from_parked(0));
         assert_eq!(idle.counts(), (0, 2));
-        assert_eq!(idle.notify_one(), None);
+        assert_eq!(idle.notify_one(None), None);
     }
 }
 
@@ -296,7 +349,7 @@ mod loom_tests {
                 // forbids, so a loom artefact rather than a protocol bug.
                 q2.swap(true, SeqCst);
                 fence(SeqCst); // as in Shared::push_remote
-                if i2.notify_one().is_some() {
+                if i2.notify_one(None).is_some() {
                     p2.unpark();
                 }
             });
@@ -312,7 +365,7 @@ mod loom_tests {
                 }
                 let last = idle.transition_to_parked(0, searching);
                 fence(SeqCst); // as in Machine::park
-                if last && queue.load(SeqCst) && idle.notify_one().is_some() {
+                if last && queue.load(SeqCst) && idle.notify_one(None).is_some() {
                     parker.unpark();
                 }
                 loop {

@@ -385,7 +385,7 @@ impl Shared {
             // searches. No fence: this thread is awake and will run the task
             // itself if nobody comes, so a missed wake-up only costs
             // parallelism, never the task.
-            self.notify_parked();
+            self.notify_parked(Some(p.index));
         }
     }
 
@@ -404,14 +404,17 @@ impl Shared {
         // between leaving the searchers and re-checking the queues. See
         // "Worker thread parking/unparking" in worker.rs.
         fence(Ordering::SeqCst);
-        self.notify_parked();
+        self.notify_parked(None);
     }
 
     /// Go's `wakep`: wakes a parked M to search if work may be waiting and
-    /// nobody is searching.
+    /// nobody is searching. `me`: the P of a caller that pushed to its own
+    /// queue (see `Idle::notify_one`); `None` lets the caller itself be
+    /// picked (a parking M re-checking the queues wants exactly that: its
+    /// own park then returns at once, no system call).
     #[inline]
-    pub(crate) fn notify_parked(&self) {
-        if let Some(index) = self.idle.notify_one() {
+    pub(crate) fn notify_parked(&self, me: Option<usize>) {
+        if let Some(index) = self.idle.notify_one(me) {
             self.remotes[index].parker.unpark();
         }
     }

@@ -12,14 +12,17 @@
 //! 4. runnext again (the guard only matters when the queue has work);
 //! 5. the injector, taking a fair batch (`len / workers + 1`, at most half a
 //!    ring) into the local queue (Go's `globrunqget`);
-//! 6. as a searcher, the other Ps' queues in random order, stealing half;
+//! 6. the reactor's sockets, without blocking, beside the M that may be
+//!    parked in the driver; what that wakes lands on this P (see "Polling
+//!    for IO before stealing");
+//! 7. as a searcher, the other Ps' queues in random order, stealing half;
 //!    then the injector again; then, only if all of that was empty, the
 //!    other Ps' runnext slots (Go's `stealRunNextG`; tokio's LIFO slot
 //!    cannot be stolen, so a task stuck behind a long poll waits for it).
 //!    A runnext task is taken only if it is still there after a short spin
 //!    (`RUNNEXT_STEAL_SPINS`), so a P that is merely between two polls
 //!    keeps its hand-off chain;
-//! 7. park.
+//! 8. park.
 //!
 //! Every `event_interval` (61) ticks, and whenever sysmon has raised
 //! `Shared::poll_due` (every millisecond while Ms are busy), a busy M polls
@@ -29,6 +32,27 @@
 //! (`goro_reactor::Handle::needs_polling`, Go's `netpollAnyWaiters`): the
 //! poll would only take the reactor's lock and read the clock, a cost that
 //! a runtime running only CPU work and channels would pay for nothing.
+//!
+//! # Polling for IO before stealing
+//!
+//! Every readiness event of a network server wakes a task, and the thread
+//! that reads the event queues that task on its own P. With one M parked
+//! in the driver, an M that ran dry would have nothing to take but what
+//! the driver M hands over: it would park on its condition variable and
+//! wait for the driver M to wake (a context switch), queue the tasks and
+//! wake it in turn (a futex, tens of microseconds on a shared machine).
+//! So it first asks the epoll instance itself
+//! (`goro_reactor::Handle::poll_io_now`, a zero-timeout `epoll_wait` that
+//! needs neither the driver nor its lock): the sockets that became ready
+//! while it ran are served by the M that found them, and both Ms stay busy
+//! as long as there is IO (Go's `findRunnable` calls `netpoll(0)` at the
+//! same point). Timers stay with the driver. The poll costs one relaxed
+//! load when no socket is registered, so CPU-only runtimes skip it, and it
+//! is off the path of a P that has local work. On `tcp_echo` (2 workers,
+//! docs/benchmarks.md) goro runs at 1.21 × tokio with it and 1.03 × without
+//! (medians of five alternations); per round trip, 0.002 context switches
+//! instead of 0.025 and 0.008 futex calls instead of 0.045, for 0.095
+//! `epoll_wait` calls instead of 0.052 (docs/reactor.md).
 //!
 //! # Runnext starvation guard
 //!
@@ -59,7 +83,17 @@
 //! `spawn_remote` round two- to fourfold (the probe's `PROBE_METRICS`), but
 //! the interleaved timings did not move beyond their ±20% spread and
 //! `chained_spawn` got slower (the spinner takes hand-off tasks to the
-//! other core), so it is not worth the CPU it burns.
+//! other core), so it is not worth the CPU it burns; (5) polling the
+//! reactor without blocking before stealing through the driver's lock (a
+//! `try_lock`): the lock is held by the M parked in the driver exactly when
+//! the other M runs dry, so the poll ran only when it could find little,
+//! and doubled the `epoll_wait` calls for no throughput (the lock-free
+//! poll beside the driver replaced it, see "Polling for IO before
+//! stealing"); (6) the M dispatching readiness inside its own park
+//! unparking itself when it was the only sleeper: a write to the reactor's
+//! waker and one more `epoll_wait` per batch of events (6,340 writes per
+//! three `tcp_echo` runs, 51 without), so `Idle::notify_one` now skips or
+//! claims the caller's own P.
 //!
 //! The rule (Go's `wakep`/`resetspinning`): an M out of local work becomes
 //! a *searcher* (at most half of the Ms at once, rounded up, see `Idle`)
@@ -369,13 +403,14 @@ impl<'a> Machine<'a> {
         }
         let task = self
             .with_p(|p| self.find_local(p, global_first))
+            .or_else(|| self.poll_io())
             .or_else(|| self.steal());
         if task.is_some() && self.ctx.searching.replace(false) {
             self.note_searching(false);
             if self.shared.idle.stop_searching() {
                 // Go's resetspinning: the last searcher found work; there
                 // may be more, so start another searcher.
-                self.shared.notify_parked();
+                self.shared.notify_parked(None);
             }
         }
         task
@@ -474,6 +509,18 @@ impl<'a> Machine<'a> {
         })
     }
 
+    /// Out of local work: polls the reactor's sockets without blocking
+    /// (beside the M that may be parked in the driver, see
+    /// `goro_reactor::Handle::poll_io_now`) and takes what that woke onto
+    /// this P (see "Polling for IO before stealing").
+    #[inline(never)]
+    fn poll_io(&self) -> Option<Notified> {
+        if self.shared.is_shutdown() || !self.shared.reactor.poll_io_now() {
+            return None;
+        }
+        self.with_p(|p| self.find_local(p, false))
+    }
+
     /// Polls the reactor without blocking, if no other thread has it.
     #[inline(never)]
     fn poll_driver(&self) {
@@ -520,7 +567,7 @@ impl<'a> Machine<'a> {
             fence(Ordering::SeqCst);
             if shared.has_stealable_work() {
                 // May pick this very M: its parker then returns at once.
-                shared.notify_parked();
+                shared.notify_parked(None);
             }
         }
         loop {

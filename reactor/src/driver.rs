@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 /// The token of the driver's `mio::Waker`; registration tokens never take
 /// this value (see `registration.rs`, "Tokens").
-const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+pub(crate) const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 
 /// Runs a closure on a thread pool for blocking work (the executor's
 /// `spawn_blocking` pool); host-name resolution goes through it.
@@ -47,7 +47,7 @@ pub(crate) struct Inner {
     /// See [`Driver::set_blocking_spawner`].
     blocking: Mutex<Option<BlockingSpawner>>,
     /// How many times [`Driver::park`] has run; see [`Handle::polls`].
-    polls: AtomicU64,
+    pub(crate) polls: AtomicU64,
     /// Mirrors the slab's count of live registrations (written under its
     /// lock by [`Inner::with_slab`]), so that a non-blocking poll can skip
     /// the system call when no socket is registered.
@@ -58,6 +58,13 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// Raises the waker's edge (see [`Handle::unpark`]).
+    pub(crate) fn waker_wake(&self) {
+        self.waker
+            .wake()
+            .expect("goro reactor: failed to wake the poller");
+    }
+
     /// Runs `f` on the registration slab under its lock and refreshes
     /// `live_ios`.
     pub(crate) fn with_slab<R>(&self, f: impl FnOnce(&mut IoSlab) -> R) -> R {
@@ -181,14 +188,10 @@ impl Driver {
                     dispatched += 1;
                 }
             }
-            // Load and store, not an RMW: only the driver's holder (`&mut
-            // self`) writes the counter, and the lock that hands the driver
-            // from thread to thread orders the writers. Relaxed: readers
-            // take a statistic, nothing is published through it.
-            let n = inner.ready_events.load(Ordering::Relaxed);
-            inner
-                .ready_events
-                .store(n.wrapping_add(dispatched), Ordering::Relaxed);
+            // An RMW: `Handle::poll_io_now` adds to it from other threads
+            // too. Relaxed: readers take a statistic, nothing is published
+            // through it.
+            inner.ready_events.fetch_add(dispatched, Ordering::Relaxed);
         }
         // A non-blocking park already advanced the wheel to (almost) now;
         // after a real sleep, fire what came due while we slept.
@@ -279,10 +282,35 @@ impl Handle {
     /// Wakes the thread blocked in [`Driver::park`], if any; the next park
     /// returns at once if none is blocked now.
     pub fn unpark(&self) {
-        self.inner
-            .waker
-            .wake()
-            .expect("goro reactor: failed to wake the poller");
+        self.inner.waker_wake();
+    }
+
+    /// Polls for IO readiness without blocking and without the [`Driver`]:
+    /// any thread may call it, also while another thread is blocked in
+    /// [`Driver::park`] (the kernel lets several threads wait on one epoll
+    /// instance). Readiness is dispatched as the driver dispatches it, and
+    /// the wakers of the tasks waiting for it are woken on this thread, so
+    /// an executor's worker that ran out of work runs them itself instead
+    /// of waiting for the thread parked in the driver to wake and hand them
+    /// over (Go's `findRunnable` calls `netpoll(0)` the same way while
+    /// another M blocks in `netpoll`). Timers are not fired here: they stay
+    /// with the driver. Returns whether readiness reached any registration.
+    ///
+    /// Costs one load when no socket is registered. Linux only (elsewhere
+    /// it returns false and the driver alone polls).
+    pub fn poll_io_now(&self) -> bool {
+        // Relaxed: a hint, as in `Driver::park`'s skip.
+        if self.inner.live_ios.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            crate::concurrent_poll::poll_io_now(&self.inner)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
     }
 
     /// Makes this the current thread's reactor until the guard drops.

@@ -43,6 +43,9 @@
 //! that sleeps too long"). A busy runtime calls `park(Some(ZERO))`
 //! every 61 scheduler ticks so IO is never starved by CPU-bound tasks
 //! (Go polls the network from `findrunnable` and `sysmon` the same way).
+//! [`Handle::poll_io_now`] polls sockets without blocking from any thread,
+//! also while another is parked in the driver; an executor's worker that
+//! ran out of tasks uses it (see `concurrent_poll.rs`).
 //!
 //! ## Readiness
 //!
@@ -114,6 +117,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(target_os = "linux")]
+mod concurrent_poll;
 mod driver;
 pub mod fd;
 mod metrics;
