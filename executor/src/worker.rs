@@ -416,6 +416,10 @@ impl<'a> Machine<'a> {
         task
     }
 
+    /// Steps 1-5 of "Finding work". Inlined into `next_task`, the path of
+    /// every poll: out of line (it has a second caller, `poll_io`), its
+    /// call costs a ping-pong round trip 23 instructions of ~440.
+    #[inline(always)]
     fn find_local(&self, p: &mut Processor, global_first: bool) -> Option<Notified> {
         let shared = self.shared;
         let runnext = &shared.remotes[p.index].runnext;
