@@ -44,12 +44,19 @@ fn delay_behind_blocker(threshold: Option<Duration>) -> (Duration, u64) {
 
 #[test]
 fn stuck_worker_hands_its_queue_to_a_spare() {
-    let (delay, spare_polls) = delay_behind_blocker(Some(Duration::from_millis(10)));
-    assert!(
-        delay < Duration::from_millis(50),
-        "the tasks behind the blocked poll waited {delay:?}"
-    );
-    assert!(spare_polls >= 100, "{spare_polls} polls on spare Ps");
+    // Up to three attempts: on a loaded machine the spare M itself may wait
+    // for a core past the bound, which says nothing about the handoff.
+    // Without it every attempt waits the whole second (the test below).
+    let mut delays = Vec::new();
+    for _ in 0..3 {
+        let (delay, spare_polls) = delay_behind_blocker(Some(Duration::from_millis(10)));
+        assert!(spare_polls >= 100, "{spare_polls} polls on spare Ps");
+        delays.push(delay);
+        if delay < Duration::from_millis(50) {
+            return;
+        }
+    }
+    panic!("the tasks behind the blocked poll waited {delays:?} in three attempts");
 }
 
 /// A poll that keeps spawning is a long poll, not a blocked worker: its
