@@ -10,6 +10,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod support;
+
 /// A 1-worker runtime: nothing but the handoff can run a task queued
 /// behind one that blocks.
 fn one_worker(threshold: Option<Duration>) -> goro_executor::runtime::Runtime {
@@ -436,30 +438,9 @@ fn parse_report<'a>(line: &'a str, verb: &str) -> Option<(u64, &'a str, u64, &'a
 /// ended before the bound gets only the end line.
 #[test]
 fn hung_poll_is_reported_while_still_running() {
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::Stdio;
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_hung_poll",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HANG_CHILD, "1")
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in stderr.lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    use std::io::Write;
+    let (mut child, rx, reader) =
+        support::spawn_child_test("child_hung_poll", &[(HANG_CHILD, "1")]);
     const RUNNING: &str = "has blocked its worker for";
     let mut before = Vec::new();
     let still = loop {

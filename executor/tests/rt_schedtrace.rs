@@ -6,6 +6,8 @@ use goro_executor::runtime::Builder;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod support;
+
 const CHILD: &str = "GORO_SCHEDTRACE_CHILD";
 
 /// The child's workload: a 2-worker runtime, busy for about 300 ms.
@@ -407,27 +409,14 @@ fn child_spare() {
 /// writes a line to its stdin each time a report satisfies the next of
 /// `phases`; fails if one is not reached within a minute.
 fn run_phased(mode: &str, phases: &[&dyn Fn(&Report) -> bool]) {
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::Stdio;
-    use std::sync::mpsc;
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_spare", "--nocapture", "--test-threads=1"])
-        .env(SPARE_CHILD, mode)
-        .env("GORO_DEBUG", "schedtrace=20,scheddetail=1")
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in stderr.lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    use std::io::Write;
+    let (mut child, rx, reader) = support::spawn_child_test(
+        "child_spare",
+        &[
+            (SPARE_CHILD, mode),
+            ("GORO_DEBUG", "schedtrace=20,scheddetail=1"),
+        ],
+    );
     let mut stdin = child.stdin.take();
     let mut seen: Vec<String> = Vec::new();
     // Reports are written with one call each, so a report's lines arrive
