@@ -81,6 +81,9 @@ pub fn with_budget<R>(f: impl FnOnce() -> R) -> R {
 /// put back on this thread.
 #[doc(hidden)]
 pub unsafe fn set_forced_yield_counter(counter: *const AtomicU64) -> *const AtomicU64 {
+    // Nothing here dereferences the pointer: the function is unsafe for
+    // the contract above, which `count_forced_yield` relies on when it
+    // follows the pointer later.
     FORCED_YIELDS.with(|c| c.replace(counter))
 }
 
