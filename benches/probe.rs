@@ -49,7 +49,7 @@ fn main() {
         eprintln!("probe: unknown workload {workload:?}; expected one of {names:?}");
         std::process::exit(2);
     };
-    let reps = if workload == "chained_spawn" { 40 } else { 1 };
+    let reps = workloads::reps(workload);
     let rounds: usize = match std::env::var("PROBE_ROUNDS") {
         Ok(v) => match v.parse() {
             Ok(n) if n > 0 => n,
@@ -75,8 +75,8 @@ fn main() {
                 match workload {
                     "chan_ping_pong" => rt.block_on(channels::ping_pong()),
                     "chan_mpsc" => rt.block_on(channels::mpsc()),
-                    "timer_held" => rt.block_on(timers::held()),
-                    "timer_one_by_one" => rt.block_on(timers::one_by_one()),
+                    "timer_held" => rt.block_on(timers::held::<TIMER_BASE_MS>()),
+                    "timer_one_by_one" => rt.block_on(timers::one_by_one::<TIMER_BASE_MS>()),
                     _ => goro_arms::run(&rt, workload),
                 }
             }
@@ -115,47 +115,12 @@ const EXTRA_WORKLOADS: [(&str, usize); 4] = [
     ("timer_one_by_one", timers::N),
 ];
 
-mod timers {
-    use std::future::{poll_fn, Future};
-    use std::pin::Pin;
-    use std::task::Poll;
-    use std::time::Duration;
+#[path = "workloads/timers.rs"]
+mod timers;
 
-    pub const N: usize = 1_000_000;
-
-    /// Longer than the time bench's (1 to 101 s): under callgrind,
-    /// registering a million sleeps takes longer than a second.
-    fn delay(i: usize) -> Duration {
-        Duration::from_millis(600_000 + (i % 100_000) as u64)
-    }
-
-    pub async fn held() {
-        let mut v: Vec<goro::time::Sleep> = (0..N).map(|i| goro::time::sleep(delay(i))).collect();
-        poll_fn(|cx| {
-            goro::coop::unconstrained(|| {
-                for s in &mut v {
-                    assert!(Pin::new(s).poll(cx).is_pending());
-                }
-            });
-            Poll::Ready(())
-        })
-        .await;
-        drop(v);
-    }
-
-    pub async fn one_by_one() {
-        poll_fn(|cx| {
-            goro::coop::unconstrained(|| {
-                for i in 0..N {
-                    let mut s = goro::time::sleep(delay(i));
-                    assert!(Pin::new(&mut s).poll(cx).is_pending());
-                }
-            });
-            Poll::Ready(())
-        })
-        .await;
-    }
-}
+/// Longer than the time bench's (1 to 101 s): under callgrind,
+/// registering a million sleeps takes longer than a second.
+const TIMER_BASE_MS: u64 = 600_000;
 
 mod channels {
     pub const ROUND_TRIPS: usize = 100_000;

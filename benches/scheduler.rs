@@ -219,11 +219,7 @@ mod tokio_arms {
 /// runtime before the next, cannot do that; their ratios move with the
 /// phases, the interleaved medians much less. Prints ns per operation.
 fn interleaved(arms: &Arms, rounds: usize, selected: &dyn Fn(&str) -> bool) {
-    let workloads: Vec<(&str, usize)> = WORKLOADS
-        .iter()
-        .copied()
-        .filter(|(w, _)| selected(w))
-        .collect();
+    let workloads = selected_workloads(selected);
     if rounds == 0 || workloads.is_empty() {
         return;
     }
@@ -232,22 +228,10 @@ fn interleaved(arms: &Arms, rounds: usize, selected: &dyn Fn(&str) -> bool) {
     );
     println!("median ns/op      goro_mt   tokio_mt   tokio_ct   goro/tokio_mt   goro/tokio_ct");
     for (workload, ops) in workloads {
-        // Short workloads repeat, so a sample lasts milliseconds.
-        let reps = if workload == "chained_spawn" { 40 } else { 1 };
         arms.run_all_once(workload);
-        let mut samples = vec![Vec::with_capacity(rounds); RUNTIMES.len()];
-        for round in 0..rounds {
-            for k in 0..RUNTIMES.len() {
-                let r = (round + k) % RUNTIMES.len();
-                let start = std::time::Instant::now();
-                for _ in 0..reps {
-                    arms.run(RUNTIMES[r], workload);
-                }
-                let ns = start.elapsed().as_nanos() as f64 / (reps * ops) as f64;
-                samples[r].push(ns);
-            }
-        }
-        let med: Vec<f64> = samples.iter_mut().map(|v| median(v)).collect();
+        let med = rotated_medians(RUNTIMES.len(), rounds, workload, ops, |r| {
+            arms.run(RUNTIMES[r], workload)
+        });
         println!(
             "{workload:<15} {:>9.1} {:>10.1} {:>10.1} {:>15.2} {:>15.2}",
             med[0],
@@ -260,6 +244,40 @@ fn interleaved(arms: &Arms, rounds: usize, selected: &dyn Fn(&str) -> bool) {
     println!();
 }
 
+/// The workloads the filter selects, with their operations per iteration.
+fn selected_workloads(selected: &dyn Fn(&str) -> bool) -> Vec<(&'static str, usize)> {
+    WORKLOADS
+        .iter()
+        .copied()
+        .filter(|(w, _)| selected(w))
+        .collect()
+}
+
+/// `rounds` rounds of `run(i)` for each of `contenders`, the order rotated
+/// every round; each contender's median ns per operation of `workload`
+/// (`ops` per iteration, repeated as `workloads::reps` says).
+fn rotated_medians(
+    contenders: usize,
+    rounds: usize,
+    workload: &str,
+    ops: usize,
+    run: impl Fn(usize),
+) -> Vec<f64> {
+    let reps = workloads::reps(workload);
+    let mut samples = vec![Vec::with_capacity(rounds); contenders];
+    for round in 0..rounds {
+        for k in 0..contenders {
+            let r = (round + k) % contenders;
+            let start = std::time::Instant::now();
+            for _ in 0..reps {
+                run(r);
+            }
+            samples[r].push(start.elapsed().as_nanos() as f64 / (reps * ops) as f64);
+        }
+    }
+    samples.iter_mut().map(|v| median(v)).collect()
+}
+
 /// More workers than cores: goro's multi-thread runtime with 2, 8 and 16
 /// workers (this machine has 2 cores), interleaved the same way, printing
 /// ns per operation and each oversubscribed figure over the 2-worker one.
@@ -267,11 +285,7 @@ fn interleaved(arms: &Arms, rounds: usize, selected: &dyn Fn(&str) -> bool) {
 /// pass's.
 fn oversubscribed(rounds: usize, selected: &dyn Fn(&str) -> bool) {
     const COUNTS: [usize; 3] = [2, 8, 16];
-    let workloads: Vec<(&str, usize)> = WORKLOADS
-        .iter()
-        .copied()
-        .filter(|(w, _)| selected(w))
-        .collect();
+    let workloads = selected_workloads(selected);
     if rounds == 0 || workloads.is_empty() {
         return;
     }
@@ -289,22 +303,12 @@ fn oversubscribed(rounds: usize, selected: &dyn Fn(&str) -> bool) {
     );
     println!("median ns/op     2 workers  8 workers 16 workers      8/2     16/2");
     for (workload, ops) in workloads {
-        let reps = if workload == "chained_spawn" { 40 } else { 1 };
         for rt in &rts {
             goro_arms::run(rt, workload);
         }
-        let mut samples = vec![Vec::with_capacity(rounds); rts.len()];
-        for round in 0..rounds {
-            for k in 0..rts.len() {
-                let r = (round + k) % rts.len();
-                let start = std::time::Instant::now();
-                for _ in 0..reps {
-                    goro_arms::run(&rts[r], workload);
-                }
-                samples[r].push(start.elapsed().as_nanos() as f64 / (reps * ops) as f64);
-            }
-        }
-        let med: Vec<f64> = samples.iter_mut().map(|v| median(v)).collect();
+        let med = rotated_medians(rts.len(), rounds, workload, ops, |r| {
+            goro_arms::run(&rts[r], workload)
+        });
         println!(
             "{workload:<15} {:>10.1} {:>10.1} {:>10.1} {:>8.2} {:>8.2}",
             med[0],

@@ -16,12 +16,17 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-const N: usize = 1_000_000;
+#[path = "workloads/timers.rs"]
+mod timers;
+use timers::N;
+
 const WORKERS: usize = 2;
+/// Deadlines 1 to 101 s: spread over the wheel's levels 1-3, like real
+/// timeouts.
+const BASE_MS: u64 = 1_000;
 
 fn delay(i: usize) -> Duration {
-    // Spread over the wheel's levels 1-3, like real timeouts.
-    Duration::from_millis(1_000 + (i % 100_000) as u64)
+    timers::delay::<BASE_MS>(i)
 }
 
 // ----------------------------------------------------------------- tokio --
@@ -69,30 +74,11 @@ fn goro_runtime() -> goro::runtime::Runtime {
 }
 
 async fn goro_held() {
-    let mut v: Vec<goro::time::Sleep> = (0..N).map(|i| goro::time::sleep(delay(i))).collect();
-    poll_fn(|cx| {
-        goro::coop::unconstrained(|| {
-            for s in &mut v {
-                assert!(Pin::new(s).poll(cx).is_pending());
-            }
-        });
-        Poll::Ready(())
-    })
-    .await;
-    drop(v);
+    timers::held::<BASE_MS>().await
 }
 
 async fn goro_one_by_one() {
-    poll_fn(|cx| {
-        goro::coop::unconstrained(|| {
-            for i in 0..N {
-                let mut s = goro::time::sleep(delay(i));
-                assert!(Pin::new(&mut s).poll(cx).is_pending());
-            }
-        });
-        Poll::Ready(())
-    })
-    .await;
+    timers::one_by_one::<BASE_MS>().await
 }
 
 // ----------------------------------------------------------------- bench --

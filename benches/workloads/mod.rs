@@ -22,6 +22,16 @@ pub const WORKLOADS: [(&str, usize); 5] = [
     ("ping_pong", ROUND_TRIPS),
 ];
 
+/// Iterations per timed sample: the short `chained_spawn` repeats 40
+/// times, so that a sample lasts milliseconds.
+pub fn reps(workload: &str) -> usize {
+    if workload == "chained_spawn" {
+        40
+    } else {
+        1
+    }
+}
+
 // ----------------------------------------------------------------------------
 // GORO ARMS: the same workloads, line for line, on goro's runtime.
 // ----------------------------------------------------------------------------
