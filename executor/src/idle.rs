@@ -43,10 +43,10 @@ fn unparked(state: usize) -> usize {
 
 impl Idle {
     /// All `num_workers` Ms start awake and not searching; the search cap
-    /// counts this machine's cores (see `try_become_searching`).
+    /// counts this machine's cores (see `try_become_searching`) the way the
+    /// Builder's default worker count does (`num_cpus`).
     pub(crate) fn new(num_workers: usize) -> Idle {
-        let cores = std::thread::available_parallelism().map_or(num_workers, |n| n.get());
-        Idle::with_cores(num_workers, cores)
+        Idle::with_cores(num_workers, num_cpus::get())
     }
 
     pub(crate) fn with_cores(num_workers: usize, cores: usize) -> Idle {
