@@ -18,7 +18,7 @@
 //! end would sleep on; so the edge is raised again (one more write to the
 //! eventfd), and the blocked thread sees that one.
 
-use crate::driver::{Inner, WAKER_TOKEN};
+use crate::driver::Inner;
 use crate::scheduled_io::{READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
 use std::cell::RefCell;
 use std::os::fd::AsRawFd;
@@ -99,33 +99,19 @@ pub(crate) fn poll_io_now(inner: &Inner) -> bool {
     dispatched > 0
 }
 
-/// Dispatches `events`; returns how many reached a registration.
+/// Dispatches `events` (see `Inner::dispatch`) and wakes what they
+/// readied; returns how many reached a registration.
 fn dispatch(
     inner: &Inner,
     events: &[libc::epoll_event],
     to_wake: &mut Vec<Waker>,
     rewake: &mut bool,
 ) -> u64 {
-    let dispatched = {
-        let slab = inner.io.lock().unwrap();
-        let mut dispatched = 0u64;
-        for event in events {
-            let token = mio::Token(event.u64 as usize);
-            if token == WAKER_TOKEN {
-                *rewake = true;
-                continue;
-            }
-            if let Some(io) = slab.get(token) {
-                let ready = bits_of_epoll(event.events);
-                io.set_readiness(ready);
-                io.take_wakers(ready, to_wake);
-                dispatched += 1;
-            }
-        }
-        // Relaxed: a statistic (see `Driver::park`).
-        inner.ready_events.fetch_add(dispatched, Ordering::Relaxed);
-        dispatched
-    };
+    let events = events
+        .iter()
+        .map(|e| (mio::Token(e.u64 as usize), bits_of_epoll(e.events)));
+    let (dispatched, waker) = inner.dispatch(events, to_wake);
+    *rewake |= waker;
     to_wake.drain(..).for_each(Waker::wake);
     dispatched
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 /// The token of the driver's `mio::Waker`; registration tokens never take
 /// this value (see `registration.rs`, "Tokens").
-pub(crate) const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 
 /// Runs a closure on a thread pool for blocking work (the executor's
 /// `spawn_blocking` pool); host-name resolution goes through it.
@@ -74,6 +74,36 @@ impl Inner {
         // publication; the slab itself stays behind the lock.
         self.live_ios.store(slab.live(), Ordering::Relaxed);
         out
+    }
+
+    /// Records each `(token, readiness bits)` event in its registration and
+    /// moves the wakers it readies to `to_wake`, under the slab's lock (the
+    /// caller wakes them after). Returns how many events reached a
+    /// registration, and whether one was the waker's own.
+    pub(crate) fn dispatch(
+        &self,
+        events: impl Iterator<Item = (mio::Token, usize)>,
+        to_wake: &mut Vec<Waker>,
+    ) -> (u64, bool) {
+        let slab = self.io.lock().unwrap();
+        let mut dispatched = 0u64;
+        let mut waker = false;
+        for (token, ready) in events {
+            if token == WAKER_TOKEN {
+                waker = true; // an unpark: nothing to dispatch
+                continue;
+            }
+            if let Some(io) = slab.get(token) {
+                io.set_readiness(ready);
+                io.take_wakers(ready, to_wake);
+                dispatched += 1;
+            }
+        }
+        // An RMW: `Handle::poll_io_now` dispatches from other threads than
+        // the driver's. Relaxed: readers take a statistic, nothing is
+        // published through it.
+        self.ready_events.fetch_add(dispatched, Ordering::Relaxed);
+        (dispatched, waker)
     }
 }
 
@@ -175,23 +205,8 @@ impl Driver {
         }
 
         if !self.events.is_empty() {
-            let slab = inner.io.lock().unwrap();
-            let mut dispatched = 0u64;
-            for event in self.events.iter() {
-                if event.token() == WAKER_TOKEN {
-                    continue; // an unpark: nothing to dispatch
-                }
-                if let Some(io) = slab.get(event.token()) {
-                    let ready = bits_of(event);
-                    io.set_readiness(ready);
-                    io.take_wakers(ready, &mut self.to_wake);
-                    dispatched += 1;
-                }
-            }
-            // An RMW: `Handle::poll_io_now` adds to it from other threads
-            // too. Relaxed: readers take a statistic, nothing is published
-            // through it.
-            inner.ready_events.fetch_add(dispatched, Ordering::Relaxed);
+            let events = self.events.iter().map(|e| (e.token(), bits_of(e)));
+            inner.dispatch(events, &mut self.to_wake);
         }
         // A non-blocking park already advanced the wheel to (almost) now;
         // after a real sleep, fire what came due while we slept.
