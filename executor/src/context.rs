@@ -1,9 +1,10 @@
 //! The thread's runtime context: what this thread is doing for goro.
 //!
 //! Everything the executor keeps per thread is a field of one [`Context`]
-//! (which runtime is entered, which M runs here and the P it holds, whether
-//! the thread is inside `block_on` or belongs to a blocking pool, which task
-//! it is polling, the rest of its task-id block), except two values that
+//! (which runtime is entered, which M runs here, its handoff id and the P
+//! it holds, whether the thread is inside `block_on` or belongs to a
+//! blocking pool, which task it is polling, the rest of its task-id block),
+//! except two values that
 //! must be dropped when the thread exits and so live in thread-locals of
 //! their own:
 //!
@@ -67,6 +68,12 @@ struct Context {
     /// The `LocalSet` this thread is driving (`task/local.rs`), borrowed
     /// from the set for the scope of its guard, or null.
     local: Cell<*const LocalShared>,
+    /// The handoff's id of the M this thread is (for schedtrace's per-M
+    /// lines), or `usize::MAX` if unknown yet. An M started by the handoff
+    /// sets it first thing; a worker M started with the runtime is M `i`
+    /// for its first P `i` and learns that the first time it lends the P
+    /// (before that it holds P `i`, as the handoff's table says).
+    m_id: Cell<usize>,
 }
 
 thread_local! {
@@ -79,6 +86,7 @@ thread_local! {
             polling: Cell::new((ptr::null(), false)),
             id_block: Cell::new((0, 0)),
             local: Cell::new(ptr::null()),
+            m_id: Cell::new(usize::MAX),
         }
     };
 
@@ -310,6 +318,11 @@ pub(crate) fn with_polling<R>(f: impl FnOnce(&Cell<(*const (), bool)>) -> R) -> 
 #[inline]
 pub(crate) fn with_id_block<R>(f: impl FnOnce(&Cell<(u64, u64)>) -> R) -> R {
     CONTEXT.with(|c| f(&c.id_block))
+}
+
+/// Runs `f` on this thread's M id slot (see `Context::m_id`).
+pub(crate) fn with_m_id<R>(f: impl FnOnce(&Cell<usize>) -> R) -> R {
+    CONTEXT.with(|c| f(&c.m_id))
 }
 
 /// A Waker that unparks one thread.

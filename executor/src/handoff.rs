@@ -128,19 +128,10 @@ pub(crate) struct View {
     pub(crate) ps: Vec<PPlace>,
 }
 
-std::thread_local! {
-    /// The id of the M this thread is (its index in `State::ms`), or
-    /// `usize::MAX` if unknown yet. An M started by `start_m` sets it
-    /// first thing; a worker M started with the runtime is M `i` for its
-    /// first P `i` and learns that the first time it loses the P, in
-    /// `lend` (before that it holds P `i`, as `State::ms` says).
-    static M_ID: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
-}
-
 /// This thread's M id; `hint` is the index of the P it lends now, which is
 /// its id if it is a worker M that never lost its first P.
 fn m_id(hint: Option<usize>) -> Option<usize> {
-    M_ID.with(|id| {
+    crate::context::with_m_id(|id| {
         if id.get() == usize::MAX {
             id.set(hint?);
         }
@@ -262,7 +253,7 @@ impl Handoff {
         let slot = Arc::new(Mutex::new(Some(p)));
         let (s, theirs) = (shared.clone(), slot.clone());
         let body = Box::new(move || {
-            M_ID.with(|m| m.set(id));
+            crate::context::with_m_id(|m| m.set(id));
             let p = theirs.lock().unwrap().take();
             if let Some(p) = p {
                 crate::worker::run_worker(s, p);
